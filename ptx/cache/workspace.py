@@ -1,0 +1,191 @@
+"""The workspace: where ptx keeps everything it computes.
+
+Layout (DESIGN.md)::
+
+    <workspace>/
+      workspace.json                 format version of the layout
+      videos/<video-id>/data.zarr    one Zarr v3 group per prepared video
+      videos/<video-id>/records/     one JSON record per stage (see ptx.cache.records)
+      videos/<video-id>/source.json  the file's content hash, size and the paths it was seen at
+      videos/<video-id>/lock         held while a process writes this video
+      subjects/<name>.json           which videos make a subject
+      runs/<subject>/<method>/<timestamp>/
+      outputs/
+
+A video id is derived from the file's content hash, so renaming a file reuses its cache
+and two different files with the same name never collide.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import hashlib
+import os
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from ptx import __version__
+from ptx.cache.atomic import atomic_write_json, read_json, translate_os_error
+from ptx.cache.locks import exclusive_lock
+from ptx.errors import InputError, WorkspaceError
+
+LAYOUT_VERSION = 1
+DEFAULT_WORKSPACE = "ptx-workspace"
+_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+
+
+def default_workspace() -> Path:
+    """``PTX_WORKSPACE`` when set, else ``./ptx-workspace``."""
+    return Path(os.environ.get("PTX_WORKSPACE") or DEFAULT_WORKSPACE)
+
+
+def validate_name(name: str, what: str = "subject") -> str:
+    """Return ``name`` if it is a safe single path component, else raise InputError."""
+    if not _NAME_RE.match(name or "") or name.endswith("."):
+        shown = repr(name) if name else "an empty name"
+        raise InputError(
+            f"Invalid {what} name {shown}.",
+            "Use 1-64 letters, digits, '-', '_' or '.', starting with a letter or digit "
+            "(no slashes, no '..').",
+        )
+    return name
+
+
+def name_from_path(path: Path) -> str:
+    """A valid subject name derived from a file name (``My Dance (1).mp4`` -> ``My-Dance-1``)."""
+    stem = re.sub(r"[^A-Za-z0-9._-]+", "-", path.stem).strip("-._")
+    return (stem or "video")[:64]
+
+
+def file_content_hash(path: Path, block: int = 1 << 20) -> str:
+    """BLAKE2b-128 of the file's bytes, as hex."""
+    h = hashlib.blake2b(digest_size=16)
+    with open(path, "rb") as f:
+        while chunk := f.read(block):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+@dataclass(frozen=True)
+class Workspace:
+    """A workspace folder. Creating the object touches nothing; :meth:`ensure` creates it."""
+
+    root: Path
+
+    @classmethod
+    def open(cls, root: Path | str | None = None, create: bool = True) -> Workspace:
+        ws = cls(Path(root).expanduser() if root else default_workspace())
+        if create:
+            ws.ensure()
+        elif not ws.root.is_dir():
+            raise WorkspaceError(
+                f"No workspace at {ws.root}.",
+                "Run `ptx prepare VIDEO` first, or point --workspace / PTX_WORKSPACE at one.",
+            )
+        return ws
+
+    def ensure(self) -> None:
+        """Create the workspace folders and check that they can be written."""
+        try:
+            if self.root.exists() and not self.root.is_dir():
+                raise WorkspaceError(
+                    f"Workspace path {self.root} exists and is not a folder.",
+                    "Choose another with --workspace or PTX_WORKSPACE.",
+                )
+            for sub in ("videos", "subjects", "runs", "outputs", "logs"):
+                (self.root / sub).mkdir(parents=True, exist_ok=True)
+            marker = self.root / "workspace.json"
+            meta = read_json(marker)
+            if meta is None:
+                atomic_write_json(marker, {"layout": LAYOUT_VERSION, "created_by": __version__})
+            elif meta.get("layout", 0) > LAYOUT_VERSION:
+                raise WorkspaceError(
+                    f"Workspace {self.root} was written by a newer ptx (layout {meta['layout']}).",
+                    "Upgrade ptx or use another workspace.",
+                )
+            probe = self.root / f".write-test-{os.getpid()}"
+            probe.write_bytes(b"")
+            probe.unlink()
+        except WorkspaceError:
+            raise
+        except OSError as exc:
+            err = translate_os_error(exc, self.root, "creating the workspace")
+            if err is exc:
+                raise WorkspaceError(
+                    f"Cannot use workspace {self.root}: {exc.strerror or exc}.",
+                    "Choose a writable folder with --workspace or PTX_WORKSPACE.",
+                ) from exc
+            raise err from exc
+
+    # --- videos -----------------------------------------------------------------------
+    def video_dir(self, video_id: str) -> Path:
+        return self.root / "videos" / video_id
+
+    def video_ids(self) -> list[str]:
+        base = self.root / "videos"
+        return sorted(p.name for p in base.iterdir() if p.is_dir()) if base.is_dir() else []
+
+    def register_video(self, path: Path, content_hash: str | None = None) -> str:
+        """Record ``path`` as a source video and return its id (from its content hash)."""
+        digest = content_hash or file_content_hash(path)
+        video_id = digest[:16]
+        vdir = self.video_dir(video_id)
+        vdir.mkdir(parents=True, exist_ok=True)
+        with exclusive_lock(vdir / "source.lock", "the video's source record", wait=True):
+            src = read_json(vdir / "source.json") or {
+                "content_hash": digest,
+                "size": path.stat().st_size,
+                "paths": [],
+            }
+            resolved = str(path.resolve())
+            if resolved in src["paths"]:
+                src["paths"].remove(resolved)
+            src["paths"].append(resolved)  # the newest path last
+            atomic_write_json(vdir / "source.json", src)
+        return video_id
+
+    def source_info(self, video_id: str) -> dict:
+        return read_json(self.video_dir(video_id) / "source.json") or {}
+
+    def source_path(self, video_id: str) -> Path | None:
+        """The newest known path of a video's source file that still exists, if any."""
+        for p in reversed(self.source_info(video_id).get("paths", [])):
+            if Path(p).is_file():
+                return Path(p)
+        return None
+
+    # --- subjects ---------------------------------------------------------------------
+    def subject_path(self, name: str) -> Path:
+        return self.root / "subjects" / f"{validate_name(name)}.json"
+
+    def subjects(self) -> Iterator[dict]:
+        for p in sorted((self.root / "subjects").glob("*.json")):
+            data = read_json(p)
+            if data:
+                yield data
+
+    def subject(self, name: str) -> dict:
+        data = read_json(self.subject_path(name))
+        if data is None:
+            known = ", ".join(s["name"] for s in self.subjects()) or "none yet"
+            raise InputError(
+                f"No subject named '{name}' in {self.root} (known: {known}).",
+                "Run `ptx prepare VIDEO --subject NAME` first.",
+            )
+        return data
+
+    def add_video_to_subject(self, name: str, video_id: str) -> dict:
+        """Add ``video_id`` to subject ``name`` (created when new); safe across processes."""
+        path = self.subject_path(name)
+        with exclusive_lock(self.root / "subjects" / ".lock", "the subject list", wait=True):
+            data = read_json(path) or {
+                "name": name,
+                "videos": [],
+                "created": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
+            }
+            if video_id not in data["videos"]:
+                data["videos"].append(video_id)
+                atomic_write_json(path, data)
+        return data

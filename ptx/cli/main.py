@@ -1,0 +1,94 @@
+"""The ``ptx`` command. Each command lives in its own module and stays thin: parse, call
+one library function, print. Errors become one line on stderr and an exit code here."""
+
+from __future__ import annotations
+
+import datetime as _dt
+import os
+import sys
+import traceback
+from pathlib import Path
+
+import typer
+
+from ptx import __version__
+from ptx.cli import prepare, status
+from ptx.errors import PtxError
+
+app = typer.Typer(
+    name="ptx",
+    help="Turn a video of a person into a neural renderer, then make them perform other "
+    "videos' moves (D2G-Net pose transfer).",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode="rich",
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"ptx {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(
+        False, "--version", callback=_version, is_eager=True, help="Show the version and exit."
+    ),
+) -> None:
+    """ptx: person-specific neural rendering and pose transfer."""
+
+
+app.command("prepare")(prepare.prepare)
+app.command("status")(status.status)
+
+
+def _log_crash(exc: BaseException) -> Path | None:
+    """Write the traceback of an unexpected error to a log file; return its path."""
+    stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+    for base in (Path(os.environ.get("PTX_WORKSPACE") or "ptx-workspace") / "logs", Path("/tmp")):
+        try:
+            base.mkdir(parents=True, exist_ok=True)
+            path = base / f"ptx-crash-{stamp}-{os.getpid()}.log"
+            path.write_text("".join(traceback.format_exception(exc)))
+            return path
+        except OSError:
+            continue
+    return None
+
+
+def _fail(message: str, code: int) -> int:
+    sys.stderr.write(f"ptx: error: {message}\n")
+    return code
+
+
+def run(argv: list[str] | None = None) -> int:
+    """Run the CLI and return its exit code (for tests and ``main``)."""
+    try:
+        app(args=argv, prog_name="ptx")  # usage errors and --help end in SystemExit
+    except SystemExit as exc:
+        code = exc.code
+        return code if isinstance(code, int) else (0 if code is None else 1)
+    except PtxError as exc:
+        return _fail(str(exc), exc.exit_code)
+    except KeyboardInterrupt:
+        return _fail("interrupted; finished work is kept. Run the same command to resume.", 130)
+    except Exception as exc:
+        if os.environ.get("PTX_DEBUG"):
+            raise
+        log = _log_crash(exc)
+        where = f" (traceback in {log})" if log else ""
+        return _fail(
+            f"internal error: {type(exc).__name__}: {exc}{where}. Please report it.", 70
+        )
+    return 0
+
+
+def main() -> None:
+    sys.exit(run())
+
+
+if __name__ == "__main__":
+    main()

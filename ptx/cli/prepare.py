@@ -1,0 +1,64 @@
+"""`ptx prepare`: run every preprocessing stage on a video, skipping what is current."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from ptx.cache.workspace import Workspace, default_workspace
+from ptx.cli.reporting import RichReporter, out_console, outcome_table
+from ptx.pipeline.configs import parse_assignments
+from ptx.pipeline.runner import prepare_video
+
+
+def prepare(
+    video: Path = typer.Argument(..., help="The video file to prepare.", show_default=False),
+    subject: str | None = typer.Option(
+        None, "--subject", "-s", help="Subject name (default: from the file name)."
+    ),
+    workspace: Path | None = typer.Option(
+        None, "--workspace", "-w", help="Workspace folder (default: $PTX_WORKSPACE or ./ptx-workspace)."
+    ),
+    analysis_size: int | None = typer.Option(
+        None, help="Long side of the analysis frames in pixels (default 640)."
+    ),
+    fps: float | None = typer.Option(None, help="Constant output frame rate (default: the source rate)."),
+    start: float | None = typer.Option(None, help="Start time in seconds (default 0)."),
+    end: float | None = typer.Option(None, help="End time in seconds (default: the end)."),
+    max_frames: int | None = typer.Option(None, help="Keep at most this many frames."),
+    set_: list[str] = typer.Option(
+        [], "--set", help="Any stage setting, as STAGE.FIELD=VALUE (repeatable)."
+    ),
+    force: list[str] = typer.Option(
+        [], "--force", help="Re-run this stage and everything after it (repeatable; 'all')."
+    ),
+    until: str | None = typer.Option(None, "--until", help="Stop after this stage."),
+) -> None:
+    """Prepare a video: decode it and run every preprocessing stage, cached and resumable."""
+    overrides = parse_assignments(set_)
+    ext = overrides.setdefault("extract", {})
+    for key, value in {
+        "analysis_size": analysis_size,
+        "fps": fps,
+        "start": start,
+        "end": end,
+        "max_frames": max_frames,
+    }.items():
+        if value is not None:
+            ext[key] = value
+    ws = Workspace(workspace.expanduser() if workspace else default_workspace())
+    reporter = RichReporter()
+    try:
+        with reporter:
+            result = prepare_video(
+                video, ws, subject, overrides, force=force, until=until, reporter=reporter
+            )
+    finally:
+        if reporter.outcomes:
+            out_console.print(outcome_table(reporter.outcomes))
+    out_console.print(
+        f"Prepared [bold]{video.name}[/] as video {result.video_id} of subject "
+        f"[bold]{result.subject}[/] in {ws.root}",
+        highlight=False,
+    )

@@ -1,0 +1,44 @@
+"""`ptx status`: what is cached for each subject and video, and what is stale."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+from rich.table import Table
+
+from ptx.cache.workspace import Workspace
+from ptx.cli.reporting import out_console
+from ptx.pipeline.status import workspace_status
+
+_COLOURS = {"complete": "green", "stale": "yellow", "partial": "magenta", "missing": "red"}
+
+
+def status(
+    subject: str | None = typer.Argument(None, help="Only this subject."),
+    workspace: Path | None = typer.Option(
+        None, "--workspace", "-w", help="Workspace folder (default: $PTX_WORKSPACE or ./ptx-workspace)."
+    ),
+) -> None:
+    """Show subjects, their videos, and each stage's state (complete, stale, partial, missing)."""
+    ws = Workspace.open(workspace, create=False)
+    rows = workspace_status(ws, subject)
+    if not rows:
+        out_console.print(f"No prepared videos in {ws.root}. Run `ptx prepare VIDEO`.")
+        return
+    table = Table(title=f"ptx status ({ws.root})", title_justify="left")
+    for col in ("subject", "video", "file", "frames", "stage", "state", "detail"):
+        table.add_column(col, justify="right" if col == "frames" else "left")
+    for row in rows:
+        for i, st in enumerate(row.stages):
+            table.add_row(
+                row.subject if i == 0 else "",
+                row.video_id if i == 0 else "",
+                row.file if i == 0 else "",
+                str(st.frames) if st.frames else "",
+                st.stage,
+                f"[{_COLOURS[st.state]}]{st.state}[/]",
+                st.detail,
+            )
+        table.add_section()
+    out_console.print(table)

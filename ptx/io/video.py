@@ -1,0 +1,235 @@
+"""Video decoding with PyAV: probing, rotation, constant-rate resampling, seeking.
+
+Frame times are measured from the stream's start time. Output frame ``i`` of a decode at
+``fps`` shows time ``start + i / fps``; it takes the last source frame whose time is at most
+half an output period after that instant. For a constant-rate source decoded at its own rate
+this is exactly frame ``i``; for variable-rate video it gives a constant-rate sequence
+(frames repeated or dropped as needed), like FFmpeg's ``fps`` filter.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import av
+import numpy as np
+
+from ptx.errors import InputError
+
+MIN_FRAMES = 2
+"""Fewest frames ptx accepts (a still image is not a video of a moving person)."""
+
+
+@dataclass(frozen=True)
+class VideoInfo:
+    """What the container says about a video, plus the rotation to display it upright."""
+
+    path: str
+    width: int
+    """Displayed width (after rotation)."""
+    height: int
+    """Displayed height (after rotation)."""
+    coded_width: int
+    coded_height: int
+    rotation: int
+    """Degrees counter-clockwise the decoded picture is turned for display (0/90/180/270)."""
+    fps: float
+    """Average frame rate."""
+    duration: float
+    """Seconds, from the stream (or the container when the stream does not say)."""
+    frame_count: int
+    """Frames at ``fps`` over ``duration`` (the container's own count is often absent)."""
+    has_audio: bool
+    codec: str
+
+    def to_json(self) -> dict:
+        return asdict(self)
+
+
+def _open(path: Path) -> av.container.InputContainer:
+    if not path.exists():
+        raise InputError(f"No such file: {path}.", "Check the path (quote it if it has spaces).")
+    if path.is_dir():
+        raise InputError(f"{path} is a folder, not a video file.", "Give the path of a video file.")
+    if path.stat().st_size == 0:
+        raise InputError(f"{path} is empty (0 bytes).", "Re-export or re-download the video.")
+    try:
+        return av.open(str(path), metadata_errors="ignore")
+    except (av.FFmpegError, UnicodeDecodeError) as exc:
+        reason = getattr(exc, "strerror", None) or str(exc)
+        raise InputError(
+            f"{path} is not a readable video ({reason}).",
+            "Is the file complete? Re-encode it (for example to H.264 .mp4) and try again.",
+        ) from None
+
+
+def _rotation(frame: av.VideoFrame) -> int:
+    try:
+        rot = int(round(frame.rotation or 0))
+    except (AttributeError, ValueError, TypeError):
+        rot = 0
+    return (round(rot / 90) * 90) % 360
+
+
+def probe_video(path: Path | str) -> VideoInfo:
+    """Open ``path``, decode its first frame, and describe it. Raises InputError for
+    anything that is not a decodable video."""
+    path = Path(path)
+    with _open(path) as container:
+        if not container.streams.video:
+            kinds = ", ".join(sorted({s.type for s in container.streams})) or "no streams"
+            raise InputError(
+                f"{path} has no video stream (it holds {kinds}).",
+                "Give ptx a video file with a picture track.",
+            )
+        vs = container.streams.video[0]
+        try:
+            first = next(iter(container.decode(vs)), None)
+        except av.FFmpegError as exc:
+            raise InputError(
+                f"{path} could not be decoded ({exc}).",
+                "The file may be damaged; re-encode it (for example to H.264 .mp4).",
+            ) from None
+        if first is None:
+            raise InputError(
+                f"{path} has a video stream but no decodable frames.",
+                "The file may be truncated; re-encode or re-download it.",
+            )
+        rotation = _rotation(first)
+        tb = float(vs.time_base) if vs.time_base else 0.0
+        rate = vs.average_rate or vs.guessed_rate or vs.base_rate
+        fps = float(rate) if rate else 0.0
+        if vs.duration and tb:
+            duration = vs.duration * tb
+        elif container.duration:
+            duration = container.duration / av.time_base
+        else:
+            duration = 0.0
+        if not fps or fps <= 0 or fps > 1000:
+            fps = (vs.frames / duration) if (vs.frames and duration) else 25.0
+        count = int(round(duration * fps)) if duration else int(vs.frames or 1)
+        if vs.frames and abs(vs.frames - count) > 1 and not vs.duration:
+            count = int(vs.frames)
+        cw, ch = first.width, first.height
+        w, h = (ch, cw) if rotation in (90, 270) else (cw, ch)
+        return VideoInfo(
+            path=str(path),
+            width=w,
+            height=h,
+            coded_width=cw,
+            coded_height=ch,
+            rotation=rotation,
+            fps=fps,
+            duration=float(duration),
+            frame_count=max(count, 1),
+            has_audio=bool(container.streams.audio),
+            codec=vs.codec_context.name,
+        )
+
+
+def fit_long_side(width: int, height: int, long_side: int) -> tuple[int, int]:
+    """(w, h) scaled so that the long side is at most ``long_side`` (never upscaled)."""
+    scale = min(1.0, long_side / max(width, height))
+    return max(1, round(width * scale)), max(1, round(height * scale))
+
+
+def frame_count_for(info: VideoInfo, fps: float, start: float, end: float | None) -> int:
+    """How many frames a decode of ``[start, end)`` at ``fps`` yields."""
+    stop = info.duration if end is None else min(end, info.duration)
+    return max(0, int(round((stop - start) * fps)))
+
+
+class FrameDecoder:
+    """Decode a video into upright RGB arrays at a constant rate, from any frame index.
+
+    ``size`` is the displayed (w, h) of the output; scaling happens in FFmpeg's swscale.
+    """
+
+    def __init__(
+        self,
+        info: VideoInfo,
+        fps: float,
+        start: float = 0.0,
+        size: tuple[int, int] | None = None,
+    ) -> None:
+        self.info = info
+        self.fps = fps
+        self.start = start
+        self.size = size or (info.width, info.height)
+        w, h = self.size
+        self._coded = (h, w) if info.rotation in (90, 270) else (w, h)
+        downscale = self._coded[0] < info.coded_width or self._coded[1] < info.coded_height
+        self._interp = "AREA" if downscale else "BICUBIC"
+        self.last_time: float = 0.0
+        """Time (s) of the last source frame decoded."""
+
+    def _convert(self, frame: av.VideoFrame) -> np.ndarray:
+        w, h = self._coded
+        img = frame.to_ndarray(width=w, height=h, format="rgb24", interpolation=self._interp)
+        k = self.info.rotation // 90
+        return np.ascontiguousarray(np.rot90(img, k)) if k else img
+
+    def frames(self, first: int, count: int, seek: bool = True) -> Iterator[np.ndarray]:
+        """Yield output frames ``first .. first + count - 1`` (fewer if the file ends early).
+
+        With ``seek`` the decode starts at the keyframe before ``first``; otherwise it
+        decodes from the beginning of the file."""
+        if count <= 0:
+            return
+        tol = 0.5 / self.fps
+        src_period = 1.0 / self.info.fps if self.info.fps else tol
+        with av.open(self.info.path, metadata_errors="ignore") as container:
+            vs = container.streams.video[0]
+            vs.thread_type = "AUTO"
+            tb = float(vs.time_base)
+            origin = float(vs.start_time * tb) if vs.start_time is not None else 0.0
+            target0 = origin + self.start + first / self.fps
+            seek = seek and target0 > origin + 1.0
+            if seek:
+                container.seek(int(max(0.0, target0 - 1.0) / tb), stream=vs, backward=True)
+            i, end = first, first + count
+            prev: av.VideoFrame | None = None
+            prev_img: np.ndarray | None = None
+            checked_seek = False
+            try:
+                for frame in container.decode(vs):
+                    t = frame.time if frame.pts is not None else self.last_time + src_period
+                    if not checked_seek:
+                        checked_seek = True
+                        if seek and t > target0 + tol:
+                            # The seek overshot (a sparse index): decode from the start.
+                            yield from self._from_start(first, count)
+                            return
+                    self.last_time = t
+                    while i < end and t > origin + self.start + i / self.fps + tol:
+                        src = prev if prev is not None else frame
+                        if prev_img is None or src is not prev:
+                            prev_img = self._convert(src)
+                        yield prev_img
+                        i += 1
+                    if i >= end:
+                        return
+                    if frame is not prev:
+                        prev, prev_img = frame, None
+            except av.FFmpegError:
+                pass  # damaged tail: stop here; the caller compares counts
+            # End of stream: the last frame holds until its own display time runs out.
+            while prev is not None and i < end:
+                if origin + self.start + i / self.fps > self.last_time + src_period + tol:
+                    break
+                if prev_img is None:
+                    prev_img = self._convert(prev)
+                yield prev_img
+                i += 1
+
+    def _from_start(self, first: int, count: int) -> Iterator[np.ndarray]:
+        for n, img in enumerate(self.frames(0, first + count, seek=False)):
+            if n >= first:
+                yield img
+
+
+def chunk_count(frames: int, chunk: int) -> int:
+    return max(1, math.ceil(frames / chunk))

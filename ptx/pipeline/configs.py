@@ -1,0 +1,67 @@
+"""Build stage configs from defaults plus user overrides (``--set stage.field=value``)."""
+
+from __future__ import annotations
+
+import dataclasses
+import types
+import typing
+from typing import Any
+
+from ptx.errors import InputError
+
+
+def _coerce(value: Any, annotation: Any, where: str) -> Any:
+    if not isinstance(value, str):
+        return value
+    origin = typing.get_origin(annotation)
+    args = typing.get_args(annotation)
+    if origin in (typing.Union, types.UnionType):
+        if value.lower() in ("none", "null", "") and type(None) in args:
+            return None
+        for arg in args:
+            if arg is type(None):
+                continue
+            try:
+                return _coerce(value, arg, where)
+            except InputError:
+                continue
+        raise InputError(f"Cannot read {where}={value!r}.")
+    try:
+        if annotation is bool:
+            if value.lower() in ("1", "true", "yes", "on"):
+                return True
+            if value.lower() in ("0", "false", "no", "off"):
+                return False
+            raise ValueError(value)
+        if annotation in (int, float, str):
+            return annotation(value)
+    except ValueError:
+        raise InputError(f"Cannot read {where}={value!r} as {annotation.__name__}.") from None
+    return value
+
+
+def build_config(cls: type, overrides: dict[str, Any], owner: str) -> Any:
+    """An instance of dataclass ``cls`` with ``overrides`` applied (strings are converted
+    to the field's type). Unknown fields raise InputError listing the known ones."""
+    hints = typing.get_type_hints(cls)
+    names = [f.name for f in dataclasses.fields(cls)]
+    kwargs = {}
+    for key, value in overrides.items():
+        if key not in names:
+            raise InputError(
+                f"{owner} has no setting '{key}'.", f"Known settings: {', '.join(names)}."
+            )
+        kwargs[key] = _coerce(value, hints[key], f"{owner}.{key}")
+    return cls(**kwargs)
+
+
+def parse_assignments(items: list[str]) -> dict[str, dict[str, str]]:
+    """``["extract.fps=25", ...]`` -> ``{"extract": {"fps": "25"}}``."""
+    out: dict[str, dict[str, str]] = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        stage, dot, field = key.strip().partition(".")
+        if not sep or not dot or not stage or not field:
+            raise InputError(f"Cannot read --set {item!r}.", "Write it as STAGE.FIELD=VALUE.")
+        out.setdefault(stage, {})[field] = value.strip()
+    return out

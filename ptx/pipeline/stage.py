@@ -1,0 +1,180 @@
+"""What a stage is, and what the runner hands it.
+
+A stage is a class with a name, a config dataclass (every field documented under it), the
+arrays it reads (``inputs``) and writes (``outputs``), and a ``run(ctx)`` that does the work
+chunk by chunk::
+
+    class ExtractStage(Stage):
+        name = "extract"
+        Config = ExtractConfig
+        inputs = ("source",)              # "source" is the video file itself
+        outputs = ("frames_analysis",)
+
+        def run(self, ctx):
+            arr = ctx.create_array("frames_analysis", (T, H, W, 3), "uint8")
+            for i in ctx.pending(n_chunks):  # chunks not yet committed
+                ...                          # compute chunk i, write it
+                ctx.commit(i, frames=n)      # durable from here on
+
+The runner decides whether to run, resume or skip a stage (see ``ptx.pipeline.runner``).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, ClassVar, Protocol
+
+import numpy as np
+import zarr
+
+from ptx.cache.records import StageRecord
+from ptx.cache.store import VideoStore, default_chunk_frames
+from ptx.errors import StageError
+
+SOURCE = "source"
+"""Input name standing for the source video file."""
+
+
+class Reporter(Protocol):
+    """Receives progress from the runner; the CLI draws it, the library never prints."""
+
+    def stage_start(self, stage: str, total: int | None, done: int) -> None: ...
+    def stage_total(self, stage: str, total: int) -> None: ...
+    def advance(self, stage: str, frames: int) -> None: ...
+    def stage_end(self, outcome: StageOutcome) -> None: ...
+    def warn(self, stage: str, message: str) -> None: ...
+
+
+class NullReporter:
+    """A reporter that ignores everything (library default)."""
+
+    def stage_start(self, stage: str, total: int | None, done: int) -> None:
+        pass
+
+    def stage_total(self, stage: str, total: int) -> None:
+        pass
+
+    def advance(self, stage: str, frames: int) -> None:
+        pass
+
+    def stage_end(self, outcome: StageOutcome) -> None:
+        pass
+
+    def warn(self, stage: str, message: str) -> None:
+        pass
+
+
+@dataclass
+class StageOutcome:
+    """What happened to one stage in one `prepare`."""
+
+    stage: str
+    status: str
+    """``ran``, ``resumed``, ``cached`` or ``failed``."""
+    frames: int = 0
+    seconds: float = 0.0
+    warnings: list[str] = field(default_factory=list)
+    error: str | None = None
+
+
+class StageContext:
+    """Everything a running stage may touch: its config, the store, progress."""
+
+    def __init__(
+        self,
+        stage: Stage,
+        config: Any,
+        store: VideoStore,
+        record: StageRecord,
+        source: Path | None,
+        reporter: Reporter,
+    ) -> None:
+        self.stage = stage
+        self.config = config
+        self.store = store
+        self.record = record
+        self.source = source
+        self.reporter = reporter
+        self._t0 = time.perf_counter()
+        self._wall_before = record.wall_time
+
+    # --- arrays -----------------------------------------------------------------------
+    def create_array(
+        self,
+        name: str,
+        shape: tuple[int, ...],
+        dtype: Any,
+        chunk_frames: int | None = None,
+        time_axis: bool = True,
+    ) -> zarr.Array:
+        """Create a declared output, or reopen it when resuming with the same shape."""
+        if name not in self.stage.outputs:
+            raise StageError(f"Stage '{self.stage.name}' does not declare output '{name}'.")
+        existing = self.store.open_array(name)
+        if (
+            self.record.chunks_done
+            and existing is not None
+            and tuple(existing.shape) == tuple(shape)
+            and np.dtype(existing.dtype) == np.dtype(dtype)
+        ):
+            return existing
+        if self.record.chunks_done:  # layout changed under us: start over
+            self.record.chunks_done = []
+            self.record.frames = 0
+        return self.store.create_array(name, shape, dtype, chunk_frames, time_axis)
+
+    def read(self, name: str, start: int | None = None, stop: int | None = None) -> np.ndarray:
+        """Read a declared input array."""
+        if name not in self.stage.inputs:
+            raise StageError(f"Stage '{self.stage.name}' does not declare input '{name}'.")
+        return self.store.read(name, start, stop)
+
+    @property
+    def chunk_frames(self) -> int:
+        return default_chunk_frames()
+
+    # --- progress ---------------------------------------------------------------------
+    def pending(self, n_chunks: int, total_frames: int | None = None) -> list[int]:
+        """Declare the stage's chunk count; return the chunks still to do, in order."""
+        if self.record.n_chunks != n_chunks:
+            self.record.n_chunks = n_chunks
+            self.record.chunks_done = [c for c in self.record.chunks_done if c < n_chunks]
+        if total_frames is not None:
+            self.reporter.stage_total(self.stage.name, total_frames)
+        done = set(self.record.chunks_done)
+        return [i for i in range(n_chunks) if i not in done]
+
+    def commit(self, chunk: int, frames: int = 0) -> None:
+        """Mark ``chunk`` durable (its arrays are written) and persist the record."""
+        if chunk not in self.record.chunks_done:
+            self.record.chunks_done.append(chunk)
+            self.record.frames += frames
+        self.record.wall_time = self._wall_before + time.perf_counter() - self._t0
+        self.store.write_record(self.record)
+        self.reporter.advance(self.stage.name, frames)
+
+    def warn(self, message: str) -> None:
+        """A warning kept in the record and shown to the user."""
+        if message not in self.record.warnings:
+            self.record.warnings.append(message)
+        self.reporter.warn(self.stage.name, message)
+
+    def set_meta(self, **values: Any) -> None:
+        """Metadata kept with the record (readable later via ``store.meta(stage)``)."""
+        self.record.meta.update(values)
+
+
+class Stage:
+    """Base class of the pipeline stages; see the module docstring."""
+
+    name: ClassVar[str]
+    version: ClassVar[int] = 1
+    """Bump when the stage's output changes meaning or content for the same inputs."""
+    Config: ClassVar[type]
+    inputs: ClassVar[tuple[str, ...]] = ()
+    outputs: ClassVar[tuple[str, ...]] = ()
+
+    def run(self, ctx: StageContext) -> None:
+        raise NotImplementedError
