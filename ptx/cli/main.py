@@ -80,9 +80,7 @@ def run(argv: list[str] | None = None) -> int:
             raise
         log = _log_crash(exc)
         where = f" (traceback in {log})" if log else ""
-        return _fail(
-            f"internal error: {type(exc).__name__}: {exc}{where}. Please report it.", 70
-        )
+        return _fail(f"internal error: {type(exc).__name__}: {exc}{where}. Please report it.", 70)
     return 0
 
 

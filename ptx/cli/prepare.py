@@ -18,12 +18,17 @@ def prepare(
         None, "--subject", "-s", help="Subject name (default: from the file name)."
     ),
     workspace: Path | None = typer.Option(
-        None, "--workspace", "-w", help="Workspace folder (default: $PTX_WORKSPACE or ./ptx-workspace)."
+        None,
+        "--workspace",
+        "-w",
+        help="Workspace folder (default: $PTX_WORKSPACE or ./ptx-workspace).",
     ),
     analysis_size: int | None = typer.Option(
         None, help="Long side of the analysis frames in pixels (default 640)."
     ),
-    fps: float | None = typer.Option(None, help="Constant output frame rate (default: the source rate)."),
+    fps: float | None = typer.Option(
+        None, help="Constant output frame rate (default: the source rate)."
+    ),
     start: float | None = typer.Option(None, help="Start time in seconds (default 0)."),
     end: float | None = typer.Option(None, help="End time in seconds (default: the end)."),
     max_frames: int | None = typer.Option(None, help="Keep at most this many frames."),

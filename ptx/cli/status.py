@@ -17,7 +17,10 @@ _COLOURS = {"complete": "green", "stale": "yellow", "partial": "magenta", "missi
 def status(
     subject: str | None = typer.Argument(None, help="Only this subject."),
     workspace: Path | None = typer.Option(
-        None, "--workspace", "-w", help="Workspace folder (default: $PTX_WORKSPACE or ./ptx-workspace)."
+        None,
+        "--workspace",
+        "-w",
+        help="Workspace folder (default: $PTX_WORKSPACE or ./ptx-workspace).",
     ),
 ) -> None:
     """Show subjects, their videos, and each stage's state (complete, stale, partial, missing)."""
