@@ -12,7 +12,8 @@ from pathlib import Path
 import typer
 
 from ptx import __version__
-from ptx.cli import prepare, status
+from ptx.cache.atomic import translate_os_error
+from ptx.cli import demo, prepare, status
 from ptx.errors import PtxError
 
 app = typer.Typer(
@@ -43,6 +44,7 @@ def _root(
 
 app.command("prepare")(prepare.prepare)
 app.command("status")(status.status)
+app.command("demo")(demo.demo)
 
 
 def _log_crash(exc: BaseException) -> Path | None:
@@ -73,6 +75,11 @@ def run(argv: list[str] | None = None) -> int:
         return code if isinstance(code, int) else (0 if code is None else 1)
     except PtxError as exc:
         return _fail(str(exc), exc.exit_code)
+    except OSError as exc:
+        translated = translate_os_error(exc, exc.filename or "the workspace", "writing")
+        if isinstance(translated, PtxError):
+            return _fail(str(translated), translated.exit_code)
+        return _fail(f"{exc.strerror or exc}: {exc.filename or ''}".rstrip(": "), 1)
     except KeyboardInterrupt:
         return _fail("interrupted; finished work is kept. Run the same command to resume.", 130)
     except Exception as exc:

@@ -36,6 +36,7 @@ class RichReporter:
             TimeRemainingColumn(),
             console=console,
             transient=False,
+            disable=not console.is_terminal,  # no bar redraws in logs and pipes
         )
         self.tasks: dict[str, TaskID] = {}
         self.outcomes: list[StageOutcome] = []

@@ -24,7 +24,11 @@ def status(
     ),
 ) -> None:
     """Show subjects, their videos, and each stage's state (complete, stale, partial, missing)."""
-    ws = Workspace.open(workspace, create=False)
+    print_status(Workspace.open(workspace, create=False), subject)
+
+
+def print_status(ws: Workspace, subject: str | None = None) -> None:
+    """Print the status table of ``ws`` (all subjects, or one)."""
     rows = workspace_status(ws, subject)
     if not rows:
         out_console.print(f"No prepared videos in {ws.root}. Run `ptx prepare VIDEO`.")

@@ -23,7 +23,7 @@ from ptx.cache.records import StageRecord, config_hash
 from ptx.cache.store import SCHEMA_VERSION, VideoStore
 from ptx.cache.workspace import Workspace, file_content_hash, name_from_path, validate_name
 from ptx.errors import InputError, PtxError, StageError
-from ptx.io.video import probe_video
+from ptx.io.video import MIN_FRAMES, probe_video
 from ptx.pipeline.configs import build_config
 from ptx.pipeline.registry import STAGES, producers
 from ptx.pipeline.stage import SOURCE, NullReporter, Reporter, StageContext, StageOutcome
@@ -101,7 +101,13 @@ def prepare_video(
     force = set(force)
     check_stage_names([*force, *([until] if until else [])])
     configs = resolve_configs(overrides)
-    probe_video(video)  # a bad file fails here, before anything is written
+    info = probe_video(video)  # a bad file fails here, before anything is written
+    if info.frame_count < MIN_FRAMES:
+        raise InputError(
+            f"{video.name} has only {info.frame_count} frame(s); ptx needs a video of at least "
+            f"{MIN_FRAMES} frames.",
+            "Give it a clip of the person moving, not a still image.",
+        )
     name = validate_name(subject) if subject is not None else name_from_path(video)
     workspace.ensure()
     video_id = workspace.register_video(video, file_content_hash(video))

@@ -1,0 +1,48 @@
+# ptx: the documented entry points. Every target works on a fresh clone.
+#   make demo      set up, then run the main job on a generated subject
+#   make test      set up, then run the test suite (slow tests included)
+#   make lint      ruff check + ruff format --check
+#   make bench     run every benchmark; JSON in benchmarks/results/
+#   make prepare VIDEOS="a.mp4 b.mp4" -j2    prepare several videos in parallel
+
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PTX := $(VENV)/bin/ptx
+# A CPU build on machines without a GPU; GPU users can set TORCH_SPEC to their own build.
+TORCH_SPEC ?= torch==2.13.0
+STAMP := $(VENV)/.ptx-installed
+VIDEOS ?=
+PREPARE_ARGS ?=
+
+.PHONY: setup demo test lint bench prepare clean-venv $(VIDEOS)
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet "$(TORCH_SPEC)"
+	$(PY) -m pip install --quiet -e ".[dev]"
+	touch $(STAMP)
+
+demo: $(STAMP)
+	$(PY) -m ptx.cli.main demo
+
+test: $(STAMP)
+	$(PY) -m pytest -q
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check ptx tests benchmarks
+	$(VENV)/bin/ruff format --check ptx tests benchmarks
+
+bench: $(STAMP)
+	$(PY) benchmarks/run_all.py
+
+# One process per video; the store's locks make parallel runs safe.
+prepare: $(VIDEOS)
+$(VIDEOS): $(STAMP)
+	$(PTX) prepare "$@" $(PREPARE_ARGS)
+
+clean-venv:
+	rm -rf $(VENV)

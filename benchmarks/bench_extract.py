@@ -1,0 +1,111 @@
+"""Extract benchmark: decode + store frames/s on a generated 1080p clip, next to the raw
+PyAV decode rate measured in the same run (the ratio shows whether storing is a bottleneck).
+
+    python benchmarks/bench_extract.py [--frames 240] [--repeats 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+
+import av
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import median_time, write_result
+
+from ptx.cache.workspace import Workspace
+from ptx.io.testclips import write_clip
+from ptx.io.video import fit_long_side
+from ptx.pipeline.runner import prepare_video
+
+
+def decode_to_arrays(path: Path, size: tuple[int, int]) -> int:
+    """Decode every frame into an RGB array at the analysis size: the same pixel work as
+    extract, without storing anything (the baseline extract is measured against)."""
+    n = 0
+    with av.open(str(path)) as c:
+        vs = c.streams.video[0]
+        vs.thread_type = "AUTO"
+        for frame in c.decode(vs):
+            frame.to_ndarray(width=size[0], height=size[1], format="rgb24", interpolation="AREA")
+            n += 1
+    return n
+
+
+def scene(n: int, width: int, height: int) -> list[np.ndarray]:
+    """A camera-like scene: smooth lit background, a moving figure-sized blob, mild noise."""
+    rng = np.random.default_rng(0)
+    yy, xx = np.mgrid[0:height, 0:width].astype(np.float32)
+    base = np.stack([90 + 60 * xx / width, 80 + 70 * yy / height, 120 + 0 * xx], -1)
+    frames = []
+    for i in range(n):
+        cx = width * (0.3 + 0.4 * (i / max(1, n - 1)))
+        cy = height * 0.55
+        d = ((xx - cx) / (width * 0.08)) ** 2 + ((yy - cy) / (height * 0.35)) ** 2
+        img = base.copy()
+        img[d < 1] = (200, 60, 40)
+        img += rng.normal(0, 2, size=(1, 1, 3))
+        frames.append(np.clip(img, 0, 255).astype(np.uint8))
+    return frames
+
+
+def raw_decode_only(path: Path) -> int:
+    """Decode every frame, no pixel conversion."""
+    n = 0
+    with av.open(str(path)) as c:
+        vs = c.streams.video[0]
+        vs.thread_type = "AUTO"
+        for _ in c.decode(vs):
+            n += 1
+    return n
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--frames", type=int, default=240)
+    ap.add_argument("--repeats", type=int, default=3)
+    args = ap.parse_args()
+    tmp = Path(tempfile.mkdtemp(prefix="ptx-bench-extract-"))
+    try:
+        clip = write_clip(
+            tmp / "clip1080.mp4", width=1920, height=1080, fps=30, lossless=False,
+            images=scene(args.frames, 1920, 1080), preset="veryfast",
+        )  # fmt: skip
+        n = args.frames
+        size = fit_long_side(1920, 1080, 640)
+
+        def extract() -> None:
+            ws = Workspace(tmp / "ws")
+            shutil.rmtree(ws.root, ignore_errors=True)
+            prepare_video(clip, ws, "bench", until="extract")
+
+        t_decode_only = median_time(lambda: raw_decode_only(clip), args.repeats)
+        t_raw = median_time(lambda: decode_to_arrays(clip, size), args.repeats)
+        t_extract = median_time(extract, args.repeats)
+        result = {
+            "clip": {"width": 1920, "height": 1080, "frames": n, "codec": "h264"},
+            "analysis_size": 640,
+            "raw_decode_fps": n / t_decode_only,
+            "decode_to_arrays_fps": n / t_raw,
+            "extract_fps": n / t_extract,
+            "extract_vs_decode_to_arrays": t_raw / t_extract,
+            "extract_vs_raw_decode": t_decode_only / t_extract,
+            "repeats": args.repeats,
+            "statistic": "median",
+        }
+        path = write_result("extract", result)
+        print(f"extract: {result['extract_fps']:.1f} f/s; decode to arrays "
+              f"{result['decode_to_arrays_fps']:.1f} f/s (ratio "
+              f"{result['extract_vs_decode_to_arrays']:.2f}); decode only "
+              f"{result['raw_decode_fps']:.1f} f/s -> {path}")  # fmt: skip
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

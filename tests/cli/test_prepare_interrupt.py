@@ -1,0 +1,99 @@
+"""A killed or interrupted `ptx prepare` resumes where it stopped, with identical results."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from ptx.cache.store import VideoStore
+from ptx.cache.workspace import Workspace
+
+
+def start_prepare(video: Path, ws: Path) -> subprocess.Popen:
+    env = {**os.environ, "PTX_CHUNK_FRAMES": "2", "PTX_WORKSPACE": str(ws)}
+    cmd = [sys.executable, "-m", "ptx.cli.main", "prepare", str(video), "--until", "extract"]
+    return subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+
+
+def wait_for_chunks(ws: Path, proc: subprocess.Popen, at_least: int) -> dict:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        for rec in ws.glob("videos/*/records/extract.json"):
+            try:
+                data = json.loads(rec.read_text())
+            except (json.JSONDecodeError, FileNotFoundError):
+                continue
+            if len(data["chunks_done"]) >= at_least:
+                return data
+        if proc.poll() is not None:
+            pytest.fail(f"prepare ended before it could be interrupted: {proc.stderr.read()}")
+        time.sleep(0.002)
+    pytest.fail("no chunk was committed within 60 s")
+
+
+def extract_record(ws: Path) -> dict:
+    return json.loads(next(ws.glob("videos/*/records/extract.json")).read_text())
+
+
+def frames_of(ws: Path) -> np.ndarray:
+    w = Workspace(ws)
+    return VideoStore(w, w.video_ids()[0]).read("frames_analysis")
+
+
+@pytest.fixture
+def long_clip(clip):
+    return clip("long clip.mp4", frames=500, width=192, height=144, lossless=False)
+
+
+@pytest.mark.slow
+def test_sigkill_then_resume_gives_identical_arrays(long_clip, tmp_path):
+    ws = tmp_path / "killed"
+    proc = start_prepare(long_clip, ws)
+    wait_for_chunks(ws, proc, at_least=3)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(timeout=30)
+    killed = extract_record(ws)
+    assert killed["status"] == "partial"
+    kept = len(killed["chunks_done"])
+    assert 3 <= kept < killed["n_chunks"]
+
+    again = start_prepare(long_clip, ws)
+    _, err = again.communicate(timeout=120)
+    assert again.returncode == 0, err
+    resumed = extract_record(ws)
+    assert resumed["status"] == "complete"
+    assert resumed["resumed_chunks"] == kept  # committed chunks were skipped, not redone
+
+    clean = tmp_path / "clean"
+    ref = start_prepare(long_clip, clean)
+    ref.communicate(timeout=120)
+    assert ref.returncode == 0
+    a, b = frames_of(ws), frames_of(clean)
+    assert a.shape == b.shape == (500, 144, 192, 3)
+    assert np.array_equal(a, b)
+
+
+@pytest.mark.slow
+def test_ctrl_c_says_how_to_resume(long_clip, tmp_path):
+    ws = tmp_path / "ws-int"
+    proc = start_prepare(long_clip, ws)
+    wait_for_chunks(ws, proc, at_least=2)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=30)
+    text = err.decode()
+    assert proc.returncode == 130, text
+    assert "Traceback" not in text
+    assert "Interrupted during stage 'extract'" in text and "resume" in text
+    assert extract_record(ws)["status"] == "partial"
+    again = start_prepare(long_clip, ws)
+    again.communicate(timeout=120)
+    assert again.returncode == 0
+    assert extract_record(ws)["status"] == "complete"

@@ -1,0 +1,84 @@
+"""Decoding: exact frame counts, lossless pixels, rotation, variable rate, ranges, seeking."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from ptx.errors import InputError
+from ptx.io.testclips import pattern_frame, write_audio_only
+from ptx.io.video import FrameDecoder, fit_long_side, frame_count_for, probe_video
+
+
+def decode_all(path, fps=None, start=0.0, end=None, size=None):
+    info = probe_video(path)
+    fps = fps or info.fps
+    n = frame_count_for(info, fps, start, end)
+    return info, list(FrameDecoder(info, fps, start, size).frames(0, n))
+
+
+def test_lossless_clip_decodes_to_exact_frames(clip):
+    path = clip(frames=37, width=64, height=48, fps=25)
+    info, frames = decode_all(path)
+    assert (info.width, info.height, info.fps, info.frame_count) == (64, 48, 25.0, 37)
+    assert len(frames) == 37
+    for i, img in enumerate(frames):
+        assert np.array_equal(img, pattern_frame(i, 64, 48)), f"frame {i} differs"
+
+
+def test_lossy_clip_has_small_pixel_error(clip):
+    path = clip(frames=12, width=96, height=64, lossless=False)
+    _, frames = decode_all(path)
+    assert len(frames) == 12
+    err = np.mean(
+        [np.abs(f.astype(int) - pattern_frame(i, 96, 64)).mean() for i, f in enumerate(frames)]
+    )
+    assert err < 6.0
+
+
+@pytest.mark.parametrize("rotation,k", [(90, 1), (180, 2), (270, 3)])
+def test_rotation_metadata_is_applied(clip, rotation, k):
+    path = clip(frames=4, width=64, height=48, rotation=rotation)
+    info, frames = decode_all(path)
+    assert info.rotation == rotation
+    assert (info.width, info.height) == ((48, 64) if k % 2 else (64, 48))
+    assert np.array_equal(frames[2], np.rot90(pattern_frame(2, 64, 48), k))
+
+
+def test_variable_rate_becomes_constant_rate(clip):
+    times = [0.0, 0.04, 0.1, 0.12, 0.2, 0.3, 0.31, 0.4, 0.5, 0.6]
+    path = clip(frames=10, times=times)
+    info, frames = decode_all(path, fps=25)
+    assert len(frames) == frame_count_for(info, 25, 0, None)
+    for i, img in enumerate(frames):
+        t = i / 25
+        # the source frame on screen at t (half an output period of tolerance)
+        src = max(j for j, tj in enumerate(times) if tj <= t + 0.5 / 25 + 1e-9)
+        assert np.array_equal(img, pattern_frame(src, 64, 48)), f"output {i} should be src {src}"
+
+
+def test_range_and_downscale(clip):
+    path = clip(frames=50, width=64, height=48, fps=25)
+    _, frames = decode_all(path, start=0.4, end=1.2)
+    assert len(frames) == 20
+    assert np.array_equal(frames[0], pattern_frame(10, 64, 48))
+    w, h = fit_long_side(64, 48, 32)
+    _, small = decode_all(path, size=(w, h))
+    assert small[0].shape == (24, 32, 3)
+
+
+def test_decoding_from_the_middle_matches_decoding_from_the_start(clip):
+    # keyframe every 10 frames so that a seek really happens
+    path = clip(frames=90, width=64, height=48, fps=25)
+    info = probe_video(path)
+    full = list(FrameDecoder(info, 25).frames(0, 90))
+    tail = list(FrameDecoder(info, 25).frames(60, 30))
+    assert len(tail) == 30
+    assert all(np.array_equal(a, b) for a, b in zip(tail, full[60:], strict=True))
+
+
+def test_probe_describes_audio(clip, tmp_path):
+    assert probe_video(clip("a.mp4", frames=5, audio=True)).has_audio
+    assert not probe_video(clip("b.mp4", frames=5)).has_audio
+    with pytest.raises(InputError, match="no video stream"):
+        probe_video(write_audio_only(tmp_path / "tone.m4a"))

@@ -1,0 +1,133 @@
+"""The runner: skip what is current, re-run what changed and everything downstream."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pytest
+
+from ptx.cache.store import VideoStore
+from ptx.pipeline import registry
+from ptx.pipeline.runner import prepare_video, stage_states
+from ptx.pipeline.stage import SOURCE, Stage, StageContext
+
+
+@dataclass
+class BrightConfig:
+    gain: int = 2
+    """Multiply frames by this."""
+
+
+class BrightStage(Stage):
+    """Test stage downstream of extract: frames_analysis * gain."""
+
+    name = "bright"
+    Config = BrightConfig
+    inputs = ("frames_analysis",)
+    outputs = ("bright",)
+
+    def run(self, ctx: StageContext) -> None:
+        src = ctx.read("frames_analysis")
+        ctx.create_array("bright", src.shape, np.uint8)
+        for i in ctx.pending(1, total_frames=len(src)):
+            ctx.store.write("bright", 0, np.clip(src.astype(int) * ctx.config.gain, 0, 255))
+            ctx.commit(i, frames=len(src))
+
+
+@dataclass
+class SizeConfig:
+    unit: int = 1
+    """Divide the file size by this."""
+
+
+class SizeStage(Stage):
+    """Test stage that reads only the source file (independent of extract)."""
+
+    name = "size"
+    Config = SizeConfig
+    inputs = (SOURCE,)
+    outputs = ("size",)
+
+    def run(self, ctx: StageContext) -> None:
+        ctx.create_array("size", (1,), np.int64, time_axis=False)
+        ctx.pending(1)
+        ctx.store.write("size", 0, np.array([ctx.source.stat().st_size // ctx.config.unit]))
+        ctx.commit(0)
+
+
+@pytest.fixture
+def stages(monkeypatch):
+    """Replace the registry with extract + the two test stages for the test."""
+    extract = registry.STAGES["extract"]
+    saved = dict(registry.STAGES)
+    registry.STAGES.clear()
+    registry.STAGES.update({"extract": extract, "bright": BrightStage, "size": SizeStage})
+    yield registry.STAGES
+    registry.STAGES.clear()
+    registry.STAGES.update(saved)
+
+
+def statuses(result):
+    return {o.stage: o.status for o in result.outcomes}
+
+
+def test_second_run_is_cached(stages, clip, workspace):
+    video = clip(frames=20)
+    first = prepare_video(video, workspace, "alice")
+    assert statuses(first) == {"extract": "ran", "bright": "ran", "size": "ran"}
+    second = prepare_video(video, workspace, "alice")
+    assert statuses(second) == {"extract": "cached", "bright": "cached", "size": "cached"}
+    store = VideoStore(workspace, first.video_id)
+    assert [s.state for s in stage_states(store)] == ["complete"] * 3
+
+
+def test_config_change_reruns_stage_and_downstream_only(stages, clip, workspace):
+    video = clip(frames=20)
+    prepare_video(video, workspace, "alice")
+    again = prepare_video(video, workspace, "alice", {"extract": {"analysis_size": 32}})
+    assert statuses(again) == {"extract": "ran", "bright": "ran", "size": "cached"}
+    store = VideoStore(workspace, again.video_id)
+    assert store.read("bright").shape[1:3] == (24, 32)
+    only_bright = prepare_video(
+        video, workspace, "alice", {"extract": {"analysis_size": 32}, "bright": {"gain": 3}}
+    )
+    assert statuses(only_bright) == {"extract": "cached", "bright": "ran", "size": "cached"}
+
+
+def test_force_reruns_stage_and_downstream(stages, clip, workspace):
+    video = clip(frames=10)
+    prepare_video(video, workspace, "alice")
+    forced = prepare_video(video, workspace, "alice", force=["extract"])
+    assert statuses(forced) == {"extract": "ran", "bright": "ran", "size": "cached"}
+
+
+def test_until_stops_and_status_reports_stale_and_missing(stages, clip, workspace):
+    video = clip(frames=10)
+    res = prepare_video(video, workspace, "alice", until="extract")
+    assert statuses(res) == {"extract": "ran"}
+    store = VideoStore(workspace, res.video_id)
+    states = {s.stage: s.state for s in stage_states(store)}
+    assert states == {"extract": "complete", "bright": "missing", "size": "missing"}
+    prepare_video(video, workspace, "alice")
+    prepare_video(video, workspace, "alice", {"extract": {"analysis_size": 32}}, until="extract")
+    by_stage = {s.stage: s for s in stage_states(store)}
+    assert by_stage["bright"].state == "stale"
+    assert "input changed" in by_stage["bright"].detail
+    assert by_stage["size"].state == "complete"
+
+
+def test_renamed_file_reuses_cache_and_same_name_different_content_does_not(
+    stages, clip, workspace, tmp_path
+):
+    video = clip("a.mp4", frames=10)
+    first = prepare_video(video, workspace, "alice")
+    renamed = video.rename(tmp_path / "renamed.mp4")
+    second = prepare_video(renamed, workspace, "alice")
+    assert second.video_id == first.video_id
+    assert set(statuses(second).values()) == {"cached"}
+    other_dir = tmp_path / "other"
+    other_dir.mkdir()
+    other = clip("other/a.mp4", frames=12)
+    third = prepare_video(other, workspace, "bob")
+    assert third.video_id != first.video_id
