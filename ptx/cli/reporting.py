@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 from rich.console import Console
 from rich.progress import (
     BarColumn,
@@ -17,7 +19,8 @@ from rich.table import Table
 from ptx.pipeline.stage import StageOutcome
 
 err_console = Console(stderr=True)
-out_console = Console()
+# In logs and pipes, wide tables instead of wrapped cells (scripts grep them).
+out_console = Console() if sys.stdout.isatty() else Console(width=160)
 
 
 class RichReporter:

@@ -137,6 +137,8 @@ def test_disk_full_during_a_stage_keeps_committed_chunks(cli, clip, tmp_path, mo
     rec_path = next((tmp_path / "ws").rglob("records/extract.json"))
     kept = json.loads(rec_path.read_text())["chunks_done"]
     assert 2 not in kept and {0, 1} <= set(kept)
+    status = cli("status")
+    assert "partial" in status.out and f"{len(kept)} of 6 chunks" in status.out
     monkeypatch.setattr(zarr.Array, "__setitem__", real_setitem)
     again = cli("prepare", path, "--until", "extract")
     assert again.code == 0, again.err

@@ -131,3 +131,14 @@ def test_renamed_file_reuses_cache_and_same_name_different_content_does_not(
     other = clip("other/a.mp4", frames=12)
     third = prepare_video(other, workspace, "bob")
     assert third.video_id != first.video_id
+
+
+def test_code_change_makes_stage_stale_and_reruns(stages, clip, workspace, monkeypatch):
+    video = clip(frames=10)
+    res = prepare_video(video, workspace, "alice")
+    monkeypatch.setattr(stages["extract"], "version", 99)
+    store = VideoStore(workspace, res.video_id)
+    by_stage = {s.stage: s for s in stage_states(store)}
+    assert (by_stage["extract"].state, by_stage["extract"].detail) == ("stale", "code changed")
+    again = prepare_video(video, workspace, "alice")
+    assert statuses(again) == {"extract": "ran", "bright": "ran", "size": "cached"}
