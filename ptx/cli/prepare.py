@@ -8,7 +8,9 @@ import typer
 
 from ptx.cache.workspace import Workspace, default_workspace
 from ptx.cli.reporting import RichReporter, out_console, outcome_table
+from ptx.errors import InputError
 from ptx.pipeline.configs import parse_assignments
+from ptx.pipeline.keypoints import import_overrides
 from ptx.pipeline.runner import prepare_video
 
 
@@ -32,6 +34,20 @@ def prepare(
     start: float | None = typer.Option(None, help="Start time in seconds (default 0)."),
     end: float | None = typer.Option(None, help="End time in seconds (default: the end)."),
     max_frames: int | None = typer.Option(None, help="Keep at most this many frames."),
+    size: int | None = typer.Option(
+        None, "--size", help="Side of the canonical square frames in pixels (default 512)."
+    ),
+    keypoints: str | None = typer.Option(
+        None,
+        "--keypoints",
+        help="Import keypoints instead of running MediaPipe: openpose:DIR (OpenPose JSON).",
+    ),
+    iuv: str | None = typer.Option(
+        None, "--iuv", help="Import IUV maps: densepose:PATH (reserved; not available yet)."
+    ),
+    strict: bool = typer.Option(
+        False, "--strict", help="Fail instead of warning when the quality checks find problems."
+    ),
     set_: list[str] = typer.Option(
         [], "--set", help="Any stage setting, as STAGE.FIELD=VALUE (repeatable)."
     ),
@@ -52,6 +68,17 @@ def prepare(
     }.items():
         if value is not None:
             ext[key] = value
+    if iuv is not None:
+        raise InputError(
+            f"--iuv {iuv}: importing DensePose IUV is not available yet.",
+            "Leave --iuv out; ptx computes IUV from its own body fit.",
+        )
+    if size is not None:
+        overrides.setdefault("crop", {})["size"] = size
+    if keypoints is not None:
+        overrides.setdefault("keypoints", {}).update(import_overrides(keypoints))
+    if strict:
+        overrides.setdefault("keypoints", {})["strict"] = True
     ws = Workspace(workspace.expanduser() if workspace else default_workspace())
     reporter = RichReporter()
     try:

@@ -4,13 +4,18 @@ One file per frame, named ``<name>_<frame:012d>_keypoints.json``, holding
 ``{"version": 1.3, "people": [{"pose_keypoints_2d": [x0, y0, c0, x1, ...], ...}]}``.
 A joint OpenPose did not find is written as ``0, 0, 0``. Both BODY_25 (25 joints) and
 COCO-18 (18 joints) files are read; COCO-18 is mapped into BODY_25 order (MidHip is derived
-as the midpoint of the hips, the six foot points are missing).
+as the midpoint of the hips, the six foot points are missing). Hands
+(``hand_left_keypoints_2d`` / ``hand_right_keypoints_2d``, 21 points each) are read on
+request and appended after the body (K = 67). Coordinates are taken as they are: ptx's
+pixel convention (picture spanning ``[0, W]``) differs from OpenPose's (pixel centres at
+integers) by half a pixel, below OpenPose's precision.
 """
 
 from __future__ import annotations
 
 import json
 import re
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -35,33 +40,44 @@ def frame_file(folder: Path, name: str, frame: int) -> Path:
     return folder / f"{name}_{frame:012d}_keypoints.json"
 
 
+def _values(joints: np.ndarray) -> list[float]:
+    joints = joints.copy()
+    joints[joints[:, 2] <= 0] = 0.0
+    return [round(float(v), 4) for v in joints.reshape(-1)]
+
+
 def write_openpose_frames(
     folder: Path | str,
     keypoints: np.ndarray,
     name: str = "video",
     people_present: np.ndarray | None = None,
+    pose_model: str = "BODY_25",
 ) -> list[Path]:
-    """Write ``keypoints`` float (T, 25, 3) (x, y, confidence) as one OpenPose BODY_25
-    file per frame. Frames where ``people_present`` is False get an empty people list."""
+    """Write ``keypoints`` float (T, 25, 3) (x, y, confidence) as one OpenPose file per
+    frame; (T, 67, 3) also writes both hands (left, then right). ``pose_model`` "COCO"
+    writes the 18 COCO joints instead of BODY_25. Frames where ``people_present`` is False
+    get an empty people list."""
     kp = np.asarray(keypoints, dtype=np.float64)
-    if kp.ndim != 3 or kp.shape[1:] != (25, 3):
-        raise ValueError(f"keypoints must be (T, 25, 3), got {kp.shape}")
+    if kp.ndim != 3 or kp.shape[1:] not in ((25, 3), (67, 3)):
+        raise ValueError(f"keypoints must be (T, 25, 3) or (T, 67, 3), got {kp.shape}")
+    if pose_model not in ("BODY_25", "COCO"):
+        raise ValueError(f"pose_model must be BODY_25 or COCO, got {pose_model!r}")
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     paths = []
     for t, joints in enumerate(kp):
-        joints = joints.copy()
-        joints[joints[:, 2] <= 0] = 0.0
+        body = joints[:25] if pose_model == "BODY_25" else joints[list(COCO_18_TO_BODY_25)]
+        has_hands = kp.shape[1] == 67
         present = True if people_present is None else bool(people_present[t])
         people = []
         if present:
             people.append(
                 {
                     "person_id": [-1],
-                    "pose_keypoints_2d": [round(float(v), 4) for v in joints.reshape(-1)],
+                    "pose_keypoints_2d": _values(body),
                     "face_keypoints_2d": [],
-                    "hand_left_keypoints_2d": [],
-                    "hand_right_keypoints_2d": [],
+                    "hand_left_keypoints_2d": _values(joints[25:46]) if has_hands else [],
+                    "hand_right_keypoints_2d": _values(joints[46:67]) if has_hands else [],
                     "pose_keypoints_3d": [],
                     "face_keypoints_3d": [],
                     "hand_left_keypoints_3d": [],
@@ -94,13 +110,59 @@ def _person_to_body25(values: list[float], path: Path) -> np.ndarray:
     return out
 
 
-def read_openpose_frames(folder: Path | str) -> tuple[np.ndarray, np.ndarray]:
-    """Read a folder of OpenPose JSON files (sorted by the frame number in their names).
+@dataclass
+class OpenPoseFrames:
+    """The contents of an OpenPose ``--write_json`` folder."""
 
-    Returns ``keypoints`` float32 (T, 25, 3) in BODY_25 order (zeros where missing) and
-    ``people`` int (T,): how many people each frame had. With several people the one with
-    the highest summed confidence is kept.
-    """
+    numbers: np.ndarray
+    """int (N,): the frame number in each file's name, ascending."""
+    keypoints: np.ndarray
+    """float32 (N, K, 3): the followed person per file, BODY_25 order (K = 25), plus both
+    hands (K = 67: left hand, then right) when read with ``hands``; zeros where missing."""
+    people: np.ndarray
+    """int (N,): how many people each file lists."""
+
+
+def _hand(values: list[float] | None) -> np.ndarray:
+    arr = np.asarray(values or [], dtype=np.float32)
+    if arr.size != 63:
+        return np.zeros((21, 3), np.float32)
+    out = arr.reshape(21, 3).copy()
+    out[out[:, 2] <= 0] = 0.0
+    return out
+
+
+def _pick(candidates: list[np.ndarray], previous: np.ndarray | None) -> np.ndarray:
+    """The person to follow: the nearest to the previous pick, else the most confident."""
+    if previous is not None:
+        best, best_d = None, np.inf
+        for joints in candidates:
+            body, before = joints[:25], previous[:25]
+            common = (body[:, 2] > 0) & (before[:, 2] > 0)
+            if common.any():
+                d = float(np.median(np.hypot(*(body[common, :2] - before[common, :2]).T)))
+                if d < best_d:
+                    best, best_d = joints, d
+        if best is not None:
+            return best
+    return max(candidates, key=lambda j: float(j[:25, 2].sum()))
+
+
+def _load(path: Path) -> list[dict]:
+    try:
+        persons = json.loads(path.read_text()).get("people", [])
+    except (json.JSONDecodeError, AttributeError, UnicodeDecodeError):
+        raise InputError(f"{path} is not valid OpenPose JSON.") from None
+    if not isinstance(persons, list):
+        raise InputError(f"{path} is not valid OpenPose JSON ('people' is not a list).")
+    return persons
+
+
+def read_openpose_numbered(folder: Path | str, hands: bool = False) -> OpenPoseFrames:
+    """Read a folder of OpenPose JSON files, keyed by the frame number in their names.
+
+    With several people in a file, the one nearest (median joint distance) to the person
+    followed in the previous file is kept; the first time, the most confident one."""
     folder = Path(folder)
     if not folder.is_dir():
         raise InputError(f"OpenPose folder {folder} does not exist.", "Check --keypoints.")
@@ -115,21 +177,33 @@ def read_openpose_frames(folder: Path | str) -> tuple[np.ndarray, np.ndarray]:
             "Point --keypoints openpose:DIR at OpenPose's --write_json folder.",
         )
     files.sort()
-    kp = np.zeros((len(files), 25, 3), np.float32)
+    k = 67 if hands else 25
+    kp = np.zeros((len(files), k, 3), np.float32)
     people = np.zeros(len(files), np.int32)
+    previous = None
     for t, (_, path) in enumerate(files):
-        try:
-            data = json.loads(path.read_text())
-            persons = data.get("people", [])
-        except (json.JSONDecodeError, AttributeError, UnicodeDecodeError):
-            raise InputError(f"{path} is not valid OpenPose JSON.") from None
+        persons = _load(path)
         people[t] = len(persons)
-        best, best_score = None, -1.0
+        candidates = []
         for person in persons:
             joints = _person_to_body25(person.get("pose_keypoints_2d", []), path)
-            score = float(joints[:, 2].sum())
-            if score > best_score:
-                best, best_score = joints, score
-        if best is not None:
-            kp[t] = best
-    return kp, people
+            if hands:
+                left = _hand(person.get("hand_left_keypoints_2d"))
+                right = _hand(person.get("hand_right_keypoints_2d"))
+                joints = np.concatenate([joints, left, right])
+            candidates.append(joints)
+        if candidates:
+            kp[t] = previous = _pick(candidates, previous)
+    numbers = np.array([n for n, _ in files], np.int64)
+    return OpenPoseFrames(numbers, kp, people)
+
+
+def read_openpose_frames(folder: Path | str) -> tuple[np.ndarray, np.ndarray]:
+    """Read a folder of OpenPose JSON files (sorted by the frame number in their names).
+
+    Returns ``keypoints`` float32 (T, 25, 3) in BODY_25 order (zeros where missing) and
+    ``people`` int (T,): how many people each frame had. With several people, the one
+    followed is chosen as in :func:`read_openpose_numbered`.
+    """
+    frames = read_openpose_numbered(folder)
+    return frames.keypoints, frames.people

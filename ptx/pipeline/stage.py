@@ -99,6 +99,9 @@ class StageContext:
         self.reporter = reporter
         self._t0 = time.perf_counter()
         self._wall_before = record.wall_time
+        self._resumed = bool(record.chunks_done)
+        """Chunks were committed by an earlier run (their arrays must be reopened)."""
+        self._created: set[str] = set()
 
     # --- arrays -----------------------------------------------------------------------
     def create_array(
@@ -112,17 +115,22 @@ class StageContext:
         """Create a declared output, or reopen it when resuming with the same shape."""
         if name not in self.stage.outputs:
             raise StageError(f"Stage '{self.stage.name}' does not declare output '{name}'.")
+        if name in self._created:  # made earlier in this run: just replace it
+            return self.store.create_array(name, shape, dtype, chunk_frames, time_axis)
         existing = self.store.open_array(name)
         if (
-            self.record.chunks_done
+            self._resumed
             and existing is not None
             and tuple(existing.shape) == tuple(shape)
             and np.dtype(existing.dtype) == np.dtype(dtype)
         ):
+            self._created.add(name)
             return existing
-        if self.record.chunks_done:  # layout changed under us: start over
+        if self._resumed:  # the committed chunks' layout changed or vanished: start over
             self.record.chunks_done = []
             self.record.frames = 0
+            self._resumed = False
+        self._created.add(name)
         return self.store.create_array(name, shape, dtype, chunk_frames, time_axis)
 
     def read(self, name: str, start: int | None = None, stop: int | None = None) -> np.ndarray:

@@ -142,3 +142,35 @@ def test_code_change_makes_stage_stale_and_reruns(stages, clip, workspace, monke
     assert (by_stage["extract"].state, by_stage["extract"].detail) == ("stale", "code changed")
     again = prepare_video(video, workspace, "alice")
     assert statuses(again) == {"extract": "ran", "bright": "ran", "size": "cached"}
+
+
+@dataclass
+class TwoConfig:
+    pass
+
+
+class LateArrayStage(Stage):
+    """Creates its second output only after committing its first chunk."""
+
+    name = "late"
+    Config = TwoConfig
+    inputs = ("frames_analysis",)
+    outputs = ("first", "second")
+
+    def run(self, ctx: StageContext) -> None:
+        src = ctx.read("frames_analysis")
+        ctx.create_array("first", src.shape, np.uint8)
+        todo = ctx.pending(2)
+        if 0 in todo:
+            ctx.store.write("first", 0, src)
+            ctx.commit(0)
+        ctx.create_array("second", (1,), np.int64, time_axis=False)
+        ctx.store.write("second", 0, np.array([len(src)]))
+        ctx.commit(1)
+
+
+def test_an_output_created_after_a_commit_keeps_the_progress(stages, clip, workspace):
+    stages["late"] = LateArrayStage
+    res = prepare_video(clip(frames=8), workspace, "alice")
+    assert statuses(res)["late"] == "ran"
+    assert VideoStore(workspace, res.video_id).read("second")[0] == 8

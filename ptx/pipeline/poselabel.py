@@ -1,0 +1,58 @@
+"""Stage ``poselabel``: the 2D pose label of every canonical frame, uint8 (T, S, S, 3).
+
+The skeleton drawn from ``keypoints`` the way OpenPose renders it (each limb in its own
+colour, on black; ``ptx.body.skeleton.draw_skeleton``), with the line width scaled to the
+canonical size. Together with ``label3d`` it is what the networks see of the pose.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ptx.body.skeleton import BODY_JOINTS, default_line_width, draw_skeleton
+from ptx.pipeline.stage import Stage, StageContext
+
+
+@dataclass
+class PoseLabelConfig:
+    line_width: int = 0
+    """Limb thickness in canonical pixels (0: size / 128, 4 px at 512)."""
+    min_confidence: float = 0.1
+    """A limb is drawn only when both its joints have a higher confidence than this."""
+    hands: bool = True
+    """Draw the hands too when the keypoints carry them (K = 67)."""
+
+
+def draw_labels(
+    keypoints: np.ndarray, size: int, line_width: int = 0, min_confidence: float = 0.1
+) -> np.ndarray:
+    """Pose labels uint8 (T, S, S, 3) for ``keypoints`` float (T, K, 3) in canonical pixels."""
+    width = line_width or default_line_width(size, size)
+    return np.stack([draw_skeleton(kp, size, width, min_confidence) for kp in keypoints])
+
+
+class PoseLabelStage(Stage):
+    name = "poselabel"
+    version = 1
+    Config = PoseLabelConfig
+    inputs = ("keypoints",)
+    outputs = ("poselabel",)
+
+    def run(self, ctx: StageContext) -> None:
+        cfg: PoseLabelConfig = ctx.config
+        size = int(ctx.store.meta("crop")["size"])
+        t_count = int(ctx.store.open_array("keypoints").shape[0])
+        ctx.create_array("poselabel", (t_count, size, size, 3), np.uint8)
+        chunk = ctx.chunk_frames
+        for c in ctx.pending(-(-t_count // chunk), total_frames=t_count):
+            a, b = c * chunk, min(t_count, (c + 1) * chunk)
+            kp = ctx.read("keypoints", a, b)
+            if not cfg.hands:
+                kp = kp[:, :BODY_JOINTS]
+            ctx.store.write(
+                "poselabel", a, draw_labels(kp, size, cfg.line_width, cfg.min_confidence)
+            )
+            ctx.commit(c, frames=b - a)
+        ctx.set_meta(size=size, line_width=cfg.line_width or default_line_width(size, size))
