@@ -24,6 +24,8 @@ from ptx.body.skeleton import draw_skeleton_on
 from ptx.cache.store import VideoStore
 from ptx.cache.workspace import Workspace, file_content_hash
 from ptx.errors import InputError, StageError
+from ptx.pipeline.background import background_panel
+from ptx.pipeline.flow import flow_panel
 
 _FONT = cv2.FONT_HERSHEY_SIMPLEX
 _LABEL_H = 22
@@ -134,6 +136,29 @@ def draw_poselabel(arrays: Arrays, t: int, tile: int) -> np.ndarray:
     return fit_tile(arrays.frame("poselabel", t), tile)[0]
 
 
+def draw_iuv(arrays: Arrays, t: int, tile: int) -> np.ndarray:
+    """Body parts in distinct colours, with a checker of U, V (smooth inside each part)."""
+    iuv = arrays.frame("iuv", t)
+    part = iuv[..., 0].astype(np.int32)
+    colours = cv2.applyColorMap((part * 10).astype(np.uint8), cv2.COLORMAP_JET)[..., ::-1]
+    checker = ((iuv[..., 1] // 32).astype(int) + (iuv[..., 2] // 32).astype(int)) % 2
+    shade = np.where(part > 0, 0.7 + 0.3 * checker, 0.0)[..., None]
+    return fit_tile((colours * shade).astype(np.uint8), tile)[0]
+
+
+def draw_label3d(arrays: Arrays, t: int, tile: int) -> np.ndarray:
+    return fit_tile(arrays.frame("label3d", t), tile)[0]
+
+
+def draw_background(arrays: Arrays, t: int | None, tile: int) -> np.ndarray:
+    """The estimated background; never-seen (inpainted) pixels hatched."""
+    return background_panel(arrays.whole("background"), arrays.whole("background_seen"), tile)
+
+
+def draw_flow(arrays: Arrays, t: int, tile: int) -> np.ndarray:
+    return flow_panel(arrays.frame("flow", t), arrays.frame("flow_valid", t), tile)
+
+
 @dataclass(frozen=True)
 class Panel:
     """One kind of picture in a contact sheet's cells."""
@@ -156,6 +181,11 @@ PANELS: tuple[Panel, ...] = (
     Panel("frame", "crop", ("frames", "keypoints"), draw_canonical),
     Panel("mask", "mask", ("frames", "mask"), draw_cutout),
     Panel("poselabel", "poselabel", ("poselabel",), draw_poselabel),
+    Panel("iuv", "iuv", ("iuv",), draw_iuv),
+    Panel("label3d", "label3d", ("label3d",), draw_label3d),
+    Panel("flow", "flow", ("flow", "flow_valid"), draw_flow),
+    Panel("background", "background", ("background", "background_seen"), draw_background,
+          per_frame=False),
 )  # fmt: skip
 """Every panel, in the order a cell shows them."""
 
