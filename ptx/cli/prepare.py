@@ -43,7 +43,10 @@ def prepare(
         help="Import keypoints instead of running MediaPipe: openpose:DIR (OpenPose JSON).",
     ),
     iuv: str | None = typer.Option(
-        None, "--iuv", help="Import IUV maps: densepose:PATH (reserved; not available yet)."
+        None, "--iuv", help="Import IUV images DensePose wrote: densepose:DIR (one per frame)."
+    ),
+    body: str | None = typer.Option(
+        None, "--body", help="Body model for the fit: open (default) or smpl:PATH."
     ),
     strict: bool = typer.Option(
         False, "--strict", help="Fail instead of warning when the quality checks find problems."
@@ -69,10 +72,11 @@ def prepare(
         if value is not None:
             ext[key] = value
     if iuv is not None:
-        raise InputError(
-            f"--iuv {iuv}: importing DensePose IUV is not available yet.",
-            "Leave --iuv out; ptx computes IUV from its own body fit.",
-        )
+        if not iuv.startswith("densepose:"):
+            raise InputError(f"Cannot read --iuv {iuv!r}.", "Write it as densepose:DIR.")
+        overrides.setdefault("iuv", {})["source"] = iuv
+    if body is not None:
+        overrides.setdefault("fit", {})["body"] = body
     if size is not None:
         overrides.setdefault("crop", {})["size"] = size
     if keypoints is not None:

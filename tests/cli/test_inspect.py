@@ -93,10 +93,10 @@ def test_pick_frames_spreads_and_includes_problems():
     assert pick_frames(3, 12) == [0, 1, 2]
 
 
-def test_prepare_refuses_iuv_import_and_bad_keypoint_specs(cli, clip):
+def test_prepare_refuses_bad_iuv_and_keypoint_specs(cli, clip):
     video = clip("v.mp4", frames=4)
-    res = cli("prepare", video, "--iuv", "densepose:/tmp/x.pkl")
-    assert res.code == 2 and "importing DensePose IUV is not available yet" in res.err
+    res = cli("prepare", video, "--iuv", "apply_net:/tmp/x.pkl")
+    assert res.code == 2 and "Cannot read --iuv 'apply_net:/tmp/x.pkl'" in res.err
     res = cli("prepare", video, "--keypoints", "alphapose:/tmp")
     assert res.code == 2 and "Cannot read --keypoints 'alphapose:/tmp'" in res.err
 

@@ -1,0 +1,336 @@
+"""Fit a body model to a video's 2D keypoints and person masks (torch, batched over frames).
+
+Unknowns: one shape per video, and per frame the 24 joint rotations (the root rotation
+is the body's orientation in camera space) and the root's position; the camera is a
+fixed pinhole (``camera`` = focal, cx, cy in pixels). The energy, in units of the frame
+size:
+
+- keypoints: Geman-McClure robust distance between the model's BODY_25 points and the
+  detections, weighted by confidence (outliers stop pulling beyond ~``robust_sigma``; the
+  scale starts wide and shrinks, so that a far but true keypoint, such as the wrist of a
+  fully bent arm, is reached before it could be taken for an outlier);
+- silhouette agreement with the mask (``ptx.body.silhouette``);
+- pose and shape priors (``ptx.body.priors``);
+- temporal smoothness of the 3D joints between consecutive frames.
+
+Three stages, as in SMPLify: a rigid stage that places the body from the torso and head
+points (from four starting orientations per frame, keeping the best, so that people seen
+from the side or the back are not fitted facing the camera), then all parameters on
+keypoints and priors, then everything with the silhouette. Each frame's starting
+orientation is chosen jointly over the video (Viterbi, with a cost for turning between
+frames), so that a few bad keypoints cannot flip a single frame round.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from ptx.body.model import BodyModel, TorchBody, project
+from ptx.body.priors import gmof, pose_prior, shape_prior
+from ptx.body.rotation import axis_angle_to_matrix, matrix_to_axis_angle, rotation_np
+from ptx.body.silhouette import SilhouetteTargets, silhouette_loss, silhouette_targets
+
+DEFAULT_FOCAL = 0.9
+"""Focal length assumed when none is known, in units of the frame size."""
+
+_RIGID_KP = [0, 1, 2, 5, 8, 9, 12, 15, 16, 17, 18]
+"""Torso and head keypoints (BODY_25 indices) used to place the body."""
+
+
+@dataclass
+class FitConfig:
+    rigid_iters: int = 40
+    """Iterations of the rigid (placement) stage."""
+    pose_iters: int = 120
+    """Iterations on keypoints and priors."""
+    silhouette_iters: int = 60
+    """Iterations with the silhouette term (0 or no mask: skipped)."""
+    lr: float = 0.04
+    """Adam step size."""
+    min_confidence: float = 0.2
+    """Keypoints below this confidence are ignored."""
+    robust_sigma: float = 0.04
+    """Scale of the robust keypoint penalty (fraction of the frame size)."""
+    start_sigma: float = 0.2
+    """The robust scale at the start of the pose stage (it shrinks to ``robust_sigma``)."""
+    w_pose: float = 1e-3
+    """Weight of the pose prior."""
+    w_shape: float = 1e-5
+    """Weight of the shape prior."""
+    w_smooth: float = 0.05
+    """Weight of the temporal smoothness of the 3D joints."""
+    w_silhouette: float = 30.0
+    """Weight of the silhouette term."""
+    silhouette_points: int = 400
+    """Surface vertices projected for the silhouette term."""
+    threads: int = 1
+    """CPU threads torch may use while fitting (its many small operations run fastest on
+    one; more threads mostly wait on each other, badly so on a busy machine)."""
+    turn_cost: float = 0.003
+    """Cost per radian the body turns between consecutive frames when choosing each
+    frame's starting orientation (against flips from bad keypoints)."""
+
+
+@dataclass
+class BodyFit:
+    """A fitted body (numpy, float32)."""
+
+    betas: np.ndarray
+    """(B,)"""
+    pose: np.ndarray
+    """(T, 24, 3) axis-angle; joint 0 is the orientation in camera space."""
+    transl: np.ndarray
+    """(T, 3) root position in camera coordinates (m)."""
+    camera: np.ndarray
+    """(T, 3) focal, cx, cy in pixels."""
+    keypoints: np.ndarray
+    """(T, 25, 3) the fitted model's BODY_25 points in pixels, confidence 1."""
+    error: np.ndarray
+    """(T,) mean distance (px) between fitted and detected confident keypoints (NaN when a
+    frame has none)."""
+
+
+def default_camera(size: int, n: int) -> np.ndarray:
+    """(n, 3) the assumed camera of a ``size`` square frame."""
+    return np.tile(np.array([DEFAULT_FOCAL * size, size / 2, size / 2], np.float32), (n, 1))
+
+
+def _facing(yaw: float) -> np.ndarray:
+    """Axis-angle of a body turned by ``yaw`` from facing the camera."""
+    return matrix_to_axis_angle(rotation_np("x", math.pi) @ rotation_np("y", yaw))
+
+
+def _rest_keypoints(body: TorchBody, betas: torch.Tensor) -> np.ndarray:
+    with torch.no_grad():
+        z = torch.zeros(1, 24, 3, dtype=betas.dtype, device=betas.device)
+        out = body.forward(betas, z, torch.zeros(1, 3, dtype=betas.dtype, device=betas.device))
+        return out.keypoints[0].cpu().numpy()
+
+
+def _initial_translation(kp: np.ndarray, conf: np.ndarray, rest_kp: np.ndarray, cam: np.ndarray):
+    """(T, 3) root positions from the torso's image size and the mid-hip position."""
+    n = len(kp)
+    torso_model = np.linalg.norm(rest_kp[1] - rest_kp[8])
+    height_model = rest_kp[:, 1].max() - rest_kp[:, 1].min()
+    out = np.zeros((n, 3), np.float32)
+    for t in range(n):
+        ok = conf[t] > 0
+        f, cx, cy = cam[t]
+        if ok[1] and ok[8]:
+            depth = f * torso_model / max(np.linalg.norm(kp[t, 1] - kp[t, 8]), 1.0)
+        elif ok.sum() >= 2:
+            extent = np.ptp(kp[t, ok, 1]) + 1.0
+            depth = f * height_model / max(extent, 1.0) * 0.8
+        else:
+            depth = 3.0
+        centre = kp[t, 8] if ok[8] else (kp[t, ok].mean(0) if ok.any() else (cx, cy))
+        out[t] = [(centre[0] - cx) * depth / f, (centre[1] - cy) * depth / f - 0.07, depth]
+    return out
+
+
+class _Problem:
+    """Tensors shared by the stages."""
+
+    def __init__(self, body, kp, conf, camera, size, sil, cfg, smooth):
+        self.body, self.cfg, self.size, self.sil, self.smooth = body, cfg, size, sil, smooth
+        self.kp, self.conf, self.camera = kp, conf, camera
+        self.sil_ids = body.model.sample_vertices(cfg.silhouette_points) if sil else None
+
+    def keypoint_loss(self, keypoints, idx=None, rows=None, sigma=None) -> torch.Tensor:
+        proj = project(keypoints, self.camera if rows is None else self.camera[rows])
+        obs = self.kp if rows is None else self.kp[rows]
+        conf = self.conf if rows is None else self.conf[rows]
+        if idx is not None:
+            proj, obs, conf = proj[:, idx], obs[:, idx], conf[:, idx]
+        r = ((proj - obs) / self.size).norm(dim=-1)
+        per_frame = (conf * gmof(r, sigma or self.cfg.robust_sigma)).sum(1)
+        return per_frame
+
+    def energy(self, betas, pose, transl, use_sil: bool, sigma=None) -> torch.Tensor:
+        cfg = self.cfg
+        out = self.body.forward(betas, pose, transl, vertex_ids=self.sil_ids if use_sil else None)
+        e = self.keypoint_loss(out.keypoints, sigma=sigma).mean()
+        e = e + cfg.w_pose * pose_prior(pose) + cfg.w_shape * shape_prior(betas)
+        if self.smooth and len(pose) > 1:
+            vel = (out.joints[1:] - out.joints[:-1]).pow(2).sum(-1).mean()
+            e = e + cfg.w_smooth * vel
+        if use_sil:
+            proj = project(out.vertices, self.camera)
+            e = e + cfg.w_silhouette * silhouette_loss(proj, self.sil)
+        return e
+
+
+def _adam(params, steps: int, lr: float, closure) -> None:
+    """``steps`` Adam steps on ``closure(fraction done)`` with a cosine-decayed rate."""
+    opt = torch.optim.Adam(params, lr=lr)
+    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, max(steps, 1), eta_min=lr * 0.1)
+    for i in range(steps):
+        opt.zero_grad(set_to_none=True)
+        loss = closure(i / max(steps - 1, 1))
+        loss.backward()
+        opt.step()
+        sched.step()
+
+
+def _annealed(cfg: FitConfig, done: float) -> float:
+    """Robust scale shrinking from ``start_sigma`` to ``robust_sigma`` over the first 70% of
+    a stage: far keypoints pull at first (a fully bent elbow is not an outlier), and only
+    the ones still far at the end are treated as outliers."""
+    f = min(done / 0.7, 1.0)
+    return cfg.start_sigma * (cfg.robust_sigma / cfg.start_sigma) ** f
+
+
+def _rigid(prob: _Problem, betas: torch.Tensor, transl0: np.ndarray) -> tuple:
+    """Place the body: best of four orientations per frame. The limbs are held in a rest
+    pose, so the keypoints are one rigid point set moved by each frame's rotation and
+    translation (no skinning in the loop)."""
+    n, dev = len(transl0), prob.kp.device
+    yaws = (0.0, math.pi / 2, math.pi, -math.pi / 2)
+    k = len(yaws)
+    with torch.no_grad():
+        rest = prob.body.forward(betas, _arms_down(1, dev), torch.zeros(1, 3, device=dev))
+        root = rest.joints[0, 0]
+        local = rest.keypoints[0] - root  # (25, 3) around the root joint
+    aa = torch.tensor(
+        np.concatenate([np.tile(_facing(y), (n, 1)) for y in yaws]), dtype=torch.float32
+    ).to(dev)
+    aa.requires_grad_(True)
+    transl = torch.tensor(np.tile(transl0, (k, 1)), dtype=torch.float32, device=dev)
+    transl.requires_grad_(True)
+    rows = torch.arange(n, device=dev).repeat(k)
+
+    def loss_per_frame():
+        pts = (axis_angle_to_matrix(aa)[:, None] @ local[None, :, :, None])[..., 0]
+        return prob.keypoint_loss(pts + (root + transl)[:, None], _RIGID_KP, rows)
+
+    _adam([aa, transl], prob.cfg.rigid_iters, prob.cfg.lr, lambda _: loss_per_frame().sum())
+    with torch.no_grad():
+        cost = loss_per_frame().reshape(k, n).cpu().numpy()
+        rot = axis_angle_to_matrix(aa).reshape(k, n, 3, 3).cpu().numpy()
+    best = _consistent_choice(cost, rot, prob.cfg.turn_cost if prob.smooth else 0.0)
+    pick = torch.as_tensor(best * n + np.arange(n), device=dev)
+    return aa[pick].detach(), transl[pick].detach()
+
+
+def _consistent_choice(cost: np.ndarray, rot: np.ndarray, turn_cost: float) -> np.ndarray:
+    """Pick one of K placements per frame (``cost`` (K, T), rotations ``rot`` (K, T, 3, 3)),
+    minimising the costs plus ``turn_cost`` per radian turned between consecutive frames
+    (Viterbi), so that a few bad keypoints cannot flip one frame round."""
+    k, n = cost.shape
+    if turn_cost <= 0 or n < 2:
+        return cost.argmin(0)
+    total = cost[:, 0].copy()
+    back = np.zeros((n, k), np.int64)
+    for t in range(1, n):
+        rel = np.einsum("aji,bjk->abik", rot[:, t - 1], rot[:, t])
+        cos = np.clip((np.trace(rel, axis1=2, axis2=3) - 1) / 2, -1, 1)
+        step = total[:, None] + turn_cost * np.arccos(cos)  # (from, to)
+        back[t] = step.argmin(0)
+        total = step.min(0) + cost[:, t]
+    path = np.zeros(n, np.int64)
+    path[-1] = total.argmin()
+    for t in range(n - 1, 0, -1):
+        path[t - 1] = back[t, path[t]]
+    return path
+
+
+def _arms_down(n: int, device) -> torch.Tensor:
+    pose = torch.zeros(n, 24, 3, device=device)
+    pose[:, 16, 2], pose[:, 17, 2] = -1.0, 1.0
+    pose[:, 18, 1], pose[:, 19, 1] = -0.3, 0.3
+    return pose
+
+
+def fit_body(
+    model: BodyModel,
+    keypoints: np.ndarray,
+    size: int,
+    mask: np.ndarray | None = None,
+    camera: np.ndarray | None = None,
+    cfg: FitConfig | None = None,
+    betas: np.ndarray | None = None,
+    consecutive: bool = True,
+    device: str | torch.device = "cpu",
+) -> BodyFit:
+    """Fit ``model`` to ``keypoints`` float (T, 25, 3) (pixels + confidence) of ``size``
+    square frames, and to ``mask`` uint8 (T, size, size) when given.
+
+    ``camera`` (T, 3) or (3,) defaults to :func:`default_camera`. With ``betas`` (B,) the
+    shape is held fixed. ``consecutive`` = the frames follow each other in time (enables
+    temporal smoothness)."""
+    cfg = cfg or FitConfig()
+    dev = torch.device(device)
+    if dev.type != "cpu":
+        return _fit(model, keypoints, size, mask, camera, cfg, betas, consecutive, dev)
+    before = torch.get_num_threads()
+    torch.set_num_threads(max(1, cfg.threads))
+    try:
+        return _fit(model, keypoints, size, mask, camera, cfg, betas, consecutive, dev)
+    finally:
+        torch.set_num_threads(before)
+
+
+def _fit(model, keypoints, size, mask, camera, cfg, betas, consecutive, dev) -> BodyFit:
+    n = len(keypoints)
+    body = TorchBody(model, dev)
+    cam = default_camera(size, n) if camera is None else np.broadcast_to(camera, (n, 3))
+    cam = np.array(cam, np.float32)
+    kp = np.asarray(keypoints, np.float32)
+    conf = np.where(kp[..., 2] >= cfg.min_confidence, kp[..., 2], 0.0) * model.kp_weight
+    sil: SilhouetteTargets | None = None
+    if mask is not None and cfg.silhouette_iters > 0:
+        sil = silhouette_targets(mask, device=str(dev))
+    prob = _Problem(
+        body,
+        torch.from_numpy(kp[..., :2]).to(dev),
+        torch.from_numpy(conf.astype(np.float32)).to(dev),
+        torch.from_numpy(cam).to(dev),
+        size,
+        sil,
+        cfg,
+        consecutive,
+    )
+    free_shape = betas is None
+    b = torch.zeros(model.n_betas, device=dev) if free_shape else torch.as_tensor(betas).to(dev)
+    b = b.float().clone().requires_grad_(free_shape)
+    transl0 = _initial_translation(kp[..., :2], conf, _rest_keypoints(body, b.detach()), cam)
+    root, transl = _rigid(prob, b.detach(), transl0)
+    pose = _arms_down(n, dev)
+    pose[:, 0] = root
+    pose.requires_grad_(True)
+    transl = transl.clone().requires_grad_(True)
+    params = [pose, transl] + ([b] if free_shape else [])
+    _adam(
+        params,
+        cfg.pose_iters,
+        cfg.lr,
+        lambda done: prob.energy(b, pose, transl, False, _annealed(cfg, done)),
+    )
+    if sil is not None:
+        _adam(
+            params, cfg.silhouette_iters, cfg.lr * 0.5, lambda _: prob.energy(b, pose, transl, True)
+        )
+    return _result(prob, b.detach(), pose.detach(), transl.detach(), kp, conf)
+
+
+def _result(prob: _Problem, betas, pose, transl, kp: np.ndarray, conf: np.ndarray) -> BodyFit:
+    with torch.no_grad():
+        out = prob.body.forward(betas, pose, transl)
+        proj = project(out.keypoints, prob.camera).cpu().numpy()
+    dist = np.linalg.norm(proj - kp[..., :2], axis=-1)
+    seen = conf > 0
+    with np.errstate(invalid="ignore"):
+        err = np.where(seen.any(1), (dist * seen).sum(1) / seen.sum(1), np.nan)
+    kp_out = np.concatenate([proj, np.ones(proj.shape[:2] + (1,))], -1)
+    return BodyFit(
+        betas=betas.cpu().numpy().astype(np.float32),
+        pose=pose.cpu().numpy().astype(np.float32),
+        transl=transl.cpu().numpy().astype(np.float32),
+        camera=prob.camera.cpu().numpy().astype(np.float32),
+        keypoints=kp_out.astype(np.float32),
+        error=err.astype(np.float32),
+    )

@@ -1,0 +1,99 @@
+"""Silhouette agreement for fitting, without a differentiable renderer.
+
+Two chamfer-style terms between the person mask and the projected body surface (a few
+hundred surface vertices):
+
+- *outside*: each projected vertex pays the squared distance from it to the mask (a
+  distance transform of the mask, sampled bilinearly, so the gradient pulls the vertex
+  into the mask);
+- *coverage*: points sampled on the mask's outline pay the squared distance to the
+  nearest projected vertex, so that every part of the mask gets some body.
+
+Distances are in units of the frame size.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from ptx.body.priors import gmof
+
+
+@dataclass
+class SilhouetteTargets:
+    """Per-frame mask data on a device."""
+
+    dist: torch.Tensor
+    """(T, 1, R, R) distance to the mask, in frame sizes (0 inside)."""
+    outline: torch.Tensor
+    """(T, M, 2) outline points in pixels of the full frame."""
+    outline_w: torch.Tensor
+    """(T, M) 1 for real outline points, 0 for padding."""
+    valid: torch.Tensor
+    """(T,) 1 where the frame has a usable mask."""
+    size: int
+    """Frame size in pixels."""
+
+
+def silhouette_targets(
+    mask: np.ndarray, n_outline: int = 192, resolution: int = 128, device: str = "cpu"
+) -> SilhouetteTargets:
+    """Prepare ``mask`` uint8 (T, S, S) (person probability x 255)."""
+    t_n, size = mask.shape[0], mask.shape[1]
+    res = min(resolution, size)
+    rng = np.random.default_rng(0)
+    dist = np.zeros((t_n, 1, res, res), np.float32)
+    pts = np.zeros((t_n, n_outline, 2), np.float32)
+    w = np.zeros((t_n, n_outline), np.float32)
+    valid = np.zeros(t_n, np.float32)
+    kernel = np.ones((3, 3), np.uint8)
+    for t in range(t_n):
+        m = (mask[t] >= 128).astype(np.uint8)
+        if m.sum() < 16:
+            continue
+        valid[t] = 1
+        small = cv2.resize(m, (res, res), interpolation=cv2.INTER_NEAREST)
+        dist[t, 0] = cv2.distanceTransform(1 - small, cv2.DIST_L2, 3) / res
+        edge = np.argwhere(m & (1 - cv2.erode(m, kernel)))
+        if len(edge) == 0:
+            continue
+        pick = rng.choice(len(edge), size=min(n_outline, len(edge)), replace=False)
+        pts[t, : len(pick)] = edge[pick][:, ::-1] + 0.5
+        w[t, : len(pick)] = 1
+    dev = torch.device(device)
+    return SilhouetteTargets(
+        dist=torch.from_numpy(dist).to(dev),
+        outline=torch.from_numpy(pts).to(dev),
+        outline_w=torch.from_numpy(w).to(dev),
+        valid=torch.from_numpy(valid).to(dev),
+        size=size,
+    )
+
+
+def silhouette_loss(proj: torch.Tensor, tg: SilhouetteTargets, sigma: float = 0.03) -> torch.Tensor:
+    """Mean silhouette disagreement per frame. ``proj`` (T, V, 2) projected vertices in
+    pixels of the full frame. Distances pass through a Geman-McClure penalty of scale
+    ``sigma`` (frame sizes), so that a mask that misses a limb or holds a stray blob does
+    not drag the body far from its keypoints."""
+    dist, outline, ow, valid = tg.dist, tg.outline, tg.outline_w, tg.valid
+    grid = (proj / tg.size * 2 - 1)[:, :, None, :]  # (T, V, 1, 2)
+    d_out = F.grid_sample(dist, grid, mode="bilinear", padding_mode="border", align_corners=False)
+    outside = gmof(d_out[:, 0, :, 0], sigma).mean(1)
+    a, b = outline / tg.size, proj / tg.size
+    d2 = (a * a).sum(-1)[:, :, None] + (b * b).sum(-1)[:, None, :] - 2 * a @ b.transpose(1, 2)
+    nearest = d2.min(dim=2).values.clamp_min(1e-12).sqrt()
+    coverage = (gmof(nearest, sigma) * ow).sum(1) / ow.sum(1).clamp_min(1)
+    return ((outside + coverage) * valid).sum() / valid.sum().clamp_min(1)
+
+
+def silhouette_iou(pred: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """float (T,) IoU of two uint8 (T, S, S) masks (thresholded at 128)."""
+    a, b = pred >= 128, mask >= 128
+    inter = (a & b).sum((1, 2))
+    union = (a | b).sum((1, 2))
+    return np.where(union > 0, inter / np.maximum(union, 1), 1.0)

@@ -1,0 +1,238 @@
+"""A synthetic subject with ground truth: the fixture of every downstream test and of
+``make demo``.
+
+The open body model, with a random shape, clothing-like textures and pose-dependent
+shading, performs a procedural motion (``ptx.body.motion``) in front of a static textured
+background, filmed by a fixed pinhole camera (focal ``FOCAL`` x size, centred). Writing a
+subject produces ``OUT.mp4`` (H.264) and beside it ``OUT_gt/``:
+
+- ``openpose/``: BODY_25 keypoints as OpenPose JSON, one file per frame (for
+  ``ptx prepare OUT.mp4 --keypoints openpose:OUT_gt/openpose``);
+- ``gt.npz``: ``frames`` uint8 (T, S, S, 3) (the lossless images), ``keypoints`` float32
+  (T, 25, 3), ``mask`` uint8 (T, S, S) (255 on the body), ``iuv`` uint8 (T, S, S, 3),
+  ``label3d`` uint8 (T, S, S, 3), ``pose`` float32 (T, 24, 3), ``transl`` float32 (T, 3),
+  ``betas`` float32 (10,), ``camera`` float32 (3,) (focal, cx, cy), ``background`` uint8
+  (S, S, 3);
+- ``background.png`` and ``meta.json`` (motion, seed, size, fps, frame count, model).
+
+Everything is a function of the config: the same seed gives the same arrays.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import cv2
+import numpy as np
+
+from ptx.body import appearance
+from ptx.body.model import BodyModel, TorchBody, posed_numpy
+from ptx.body.motion import MOTIONS, motion
+from ptx.body.open_model import open_body_model
+from ptx.body.render import iuv_image, label3d_image, render_frame
+from ptx.body.rotation import matrix_to_axis_angle, rotation_np
+from ptx.cache.atomic import atomic_write_json
+from ptx.errors import InputError
+from ptx.io.openpose import write_openpose_frames
+
+FOCAL = 0.9
+"""Focal length of the synthetic camera, in units of the frame size."""
+DEPTH = 2.0
+"""Distance of the subject from the camera (m)."""
+FLOOR = 0.93
+"""Image row of the floor line, as a fraction of the frame size."""
+
+
+@dataclass
+class SynthConfig:
+    motion: str = "dance"
+    """One of ``dance``, ``walk``, ``wave``."""
+    frames: int = 64
+    """Number of frames."""
+    size: int = 256
+    """Frame width and height in pixels (even)."""
+    seed: int = 0
+    """Seed of everything random: shape, clothes, background, motion details."""
+    fps: float = 25.0
+    """Frame rate of the video."""
+    supersample: int = 2
+    """Render the RGB frames at this many times the size, then downsample (anti-aliasing)."""
+
+
+@dataclass
+class SynthSubject:
+    """A synthetic subject in memory (see the module docstring for the arrays)."""
+
+    config: SynthConfig
+    frames: np.ndarray
+    keypoints: np.ndarray
+    mask: np.ndarray
+    iuv: np.ndarray
+    label3d: np.ndarray
+    pose: np.ndarray
+    transl: np.ndarray
+    betas: np.ndarray
+    camera: np.ndarray
+    background: np.ndarray
+
+    ARRAYS = (
+        "frames", "keypoints", "mask", "iuv", "label3d", "pose", "transl", "betas",
+        "camera", "background",
+    )  # fmt: skip
+
+
+def _check(cfg: SynthConfig) -> None:
+    if cfg.motion not in MOTIONS:
+        raise InputError(f"Unknown motion {cfg.motion!r}.", f"Choose one of {', '.join(MOTIONS)}.")
+    if cfg.size < 32 or cfg.size % 2:
+        raise InputError(f"--size {cfg.size} must be even and at least 32.")
+    if not 2 <= cfg.frames <= 100_000:
+        raise InputError(f"--frames {cfg.frames} must be between 2 and 100000.")
+    if not 0 < cfg.fps <= 240:
+        raise InputError(f"--fps {cfg.fps} is out of range (0 < fps <= 240).")
+    if cfg.supersample not in (1, 2, 3, 4):
+        raise InputError(f"supersample {cfg.supersample} must be 1..4.")
+
+
+def _place(body: TorchBody, model: BodyModel, betas, local, yaw, sway, size: int):
+    """Root rotation and translation that put the subject's feet on the floor line."""
+    n = len(local)
+    pose = local.copy()
+    for t in range(n):
+        rot = rotation_np("x", np.pi) @ rotation_np("y", float(yaw[t]))
+        pose[t, 0] = matrix_to_axis_angle(rot)
+    floor_cam = (FLOOR - 0.5) / FOCAL * DEPTH
+    feet = np.unique(model.faces[np.isin(model.face_part, (5, 6))])
+    verts, _, _, _ = posed_numpy(body, betas, pose, np.zeros((n, 3), np.float32), False)
+    lowest = verts[:, feet, 1].max(axis=1)
+    transl = np.stack([sway, floor_cam - lowest, np.full(n, DEPTH)], axis=1)
+    return pose.astype(np.float32), transl.astype(np.float32)
+
+
+def synth_subject(cfg: SynthConfig) -> SynthSubject:
+    """Generate a synthetic subject in memory."""
+    _check(cfg)
+    rng = np.random.default_rng(cfg.seed)
+    model = open_body_model()
+    body = TorchBody(model)
+    s, ss = cfg.size, cfg.size * cfg.supersample
+    betas = np.clip(rng.normal(0, 0.7, model.n_betas), -1.5, 1.5).astype(np.float32)
+    tex = appearance.part_textures(rng)
+    bg = appearance.background(rng, s, FLOOR)
+    local, yaw, sway = motion(cfg.motion, cfg.frames, cfg.fps, rng)
+    pose, transl = _place(body, model, betas, local, yaw, sway, s)
+    camera = np.array([FOCAL * s, s / 2, s / 2], np.float32)
+    cam_ss = camera * cfg.supersample
+    verts, normals, _, kp3d = posed_numpy(body, betas, pose, transl, True)
+    folds = appearance.fold_amount(appearance.fold_weights(model), pose)
+    bg_f = bg.astype(np.float32) / 255
+
+    n = cfg.frames
+    out = {
+        "frames": np.zeros((n, s, s, 3), np.uint8),
+        "mask": np.zeros((n, s, s), np.uint8),
+        "iuv": np.zeros((n, s, s, 3), np.uint8),
+        "label3d": np.zeros((n, s, s, 3), np.uint8),
+    }
+    for t in range(n):
+        fr = render_frame(model, verts[t], camera, (s, s), normals[t])
+        out["iuv"][t] = iuv_image(fr)
+        out["label3d"][t] = label3d_image(fr)
+        out["mask"][t] = np.where(fr.face >= 0, 255, 0)
+        big = render_frame(model, verts[t], cam_ss, (ss, ss), normals[t], folds[t])
+        on = big.face >= 0
+        colour = np.zeros((ss, ss, 3), np.float32)
+        colour[on] = appearance.shade(
+            tex, big.part[on], big.uv[on], big.normal[on], big.extra[on][:, 0]
+        )
+        alpha = on.astype(np.float32)
+        if cfg.supersample > 1:  # box-filter the premultiplied colour and the coverage
+            colour = cv2.resize(colour, (s, s), interpolation=cv2.INTER_AREA)
+            alpha = cv2.resize(alpha, (s, s), interpolation=cv2.INTER_AREA)
+        img = colour + bg_f * (1.0 - alpha[..., None])
+        out["frames"][t] = np.clip(img * 255 + 0.5, 0, 255).astype(np.uint8)
+    kp = np.zeros((n, 25, 3), np.float32)
+    z = np.maximum(kp3d[..., 2], 1e-6)
+    kp[..., 0] = camera[0] * kp3d[..., 0] / z + camera[1]
+    kp[..., 1] = camera[0] * kp3d[..., 1] / z + camera[2]
+    inside = (kp[..., 0] >= 0) & (kp[..., 0] < s) & (kp[..., 1] >= 0) & (kp[..., 1] < s)
+    kp[..., 2] = inside.astype(np.float32)
+    return SynthSubject(
+        config=cfg,
+        keypoints=kp,
+        pose=pose,
+        transl=transl,
+        betas=betas,
+        camera=camera,
+        background=bg,
+        **out,
+    )
+
+
+def gt_dir_for(video: Path | str) -> Path:
+    """Where the ground truth of synthetic video ``video`` lives (``OUT_gt/``)."""
+    video = Path(video)
+    return video.with_name(video.stem + "_gt")
+
+
+def write_video(path: Path, frames: np.ndarray, fps: float, crf: int = 16) -> None:
+    """Encode uint8 (T, H, W, 3) RGB frames as H.264 (yuv420p) with PyAV."""
+    with av.open(str(path), "w") as container:
+        stream = container.add_stream("libx264", rate=Fraction(fps).limit_denominator(1001))
+        stream.width, stream.height = frames.shape[2], frames.shape[1]
+        stream.pix_fmt = "yuv420p"
+        stream.options = {"crf": str(crf), "preset": "fast", "threads": "1"}
+        for img in frames:
+            for packet in stream.encode(av.VideoFrame.from_ndarray(img, format="rgb24")):
+                container.mux(packet)
+        for packet in stream.encode():
+            container.mux(packet)
+
+
+def write_subject(subject: SynthSubject, video: Path | str) -> Path:
+    """Write the video and its ground truth folder; returns the folder."""
+    video = _check_output(video)
+    gt = gt_dir_for(video)
+    gt.mkdir(exist_ok=True)
+    for old in (gt / "openpose").glob("*_keypoints.json"):
+        old.unlink()
+    cfg = subject.config
+    write_video(video, subject.frames, cfg.fps)
+    write_openpose_frames(gt / "openpose", subject.keypoints, name=video.stem)
+    np.savez_compressed(gt / "gt.npz", **{k: getattr(subject, k) for k in SynthSubject.ARRAYS})
+    cv2.imwrite(str(gt / "background.png"), subject.background[..., ::-1])
+    atomic_write_json(
+        gt / "meta.json",
+        {**asdict(cfg), "model": "open", "focal": FOCAL, "video": video.name},
+    )
+    return gt
+
+
+def synthesize(video: Path | str, cfg: SynthConfig) -> Path:
+    """Generate a subject and write it (see the module docstring); returns the GT folder."""
+    _check_output(video)
+    return write_subject(synth_subject(cfg), video)
+
+
+def _check_output(video: Path | str) -> Path:
+    video = Path(video)
+    if video.suffix.lower() != ".mp4":
+        raise InputError(f"{video} should end in .mp4.", "Give an output path like subject.mp4.")
+    if not video.parent.is_dir():
+        raise InputError(f"The folder {video.parent} does not exist.", "Create it first.")
+    return video
+
+
+def load_ground_truth(video: Path | str) -> dict[str, np.ndarray]:
+    """The arrays of ``gt.npz`` beside a synthetic video, plus ``meta``."""
+    gt = gt_dir_for(video)
+    if not (gt / "gt.npz").is_file():
+        raise InputError(f"No ground truth at {gt}.", "Generate the video with `ptx synth`.")
+    with np.load(gt / "gt.npz") as data:
+        out = {k: data[k] for k in data.files}
+    out["meta"] = json.loads((gt / "meta.json").read_text())
+    return out

@@ -1,0 +1,187 @@
+"""Stage ``fit``: fit a 3D body to every frame's keypoints and person mask.
+
+One shape per video (fitted first on up to ``shape_frames`` frames spread over the
+video), then pose and root position per frame, in windows of ``window`` frames with
+``context`` frames of overlap on each side for smooth joins (``ptx.body.fit``). The camera
+is a pinhole whose focal length is ``focal`` times the source video's long side (about a
+58-degree field of view across it), carried into the canonical crop.
+
+Outputs (float32): ``body/pose`` (T, 24, 3) axis-angle (joint 0 = orientation in camera
+space), ``body/transl`` (T, 3) metres, ``body/camera`` (T, 3) focal, cx, cy in canonical
+pixels, ``body/keypoints`` (T, 25, 3) the fitted BODY_25 points, ``body/error`` (T,) mean
+distance in pixels between fitted and detected keypoints, ``body/shape`` (10,). Metadata:
+the body model (``body``, and ``body_spec`` to load it again), frame size, mean error, the
+frames fitted poorly.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+
+import numpy as np
+import torch
+
+from ptx.body.fit import FitConfig, fit_body
+from ptx.body.load import resolve_body_model, spec_of
+from ptx.errors import InputError, StageError
+from ptx.pipeline.quality import frame_ranges
+from ptx.pipeline.stage import Stage, StageContext
+
+OUTPUTS = ("body/pose", "body/transl", "body/camera", "body/keypoints", "body/error")
+
+
+@dataclass
+class FitStageConfig:
+    body: str = "open"
+    """Body model: ``open`` (ships with ptx) or ``smpl:PATH`` (an SMPL .pkl/.npz)."""
+    focal: float = 0.9
+    """Focal length assumed for the source camera, in units of its long side."""
+    window: int = 64
+    """Frames fitted together (rounded up to whole store chunks)."""
+    context: int = 8
+    """Extra frames fitted on each side of a window for smooth joins (not stored)."""
+    shape_frames: int = 32
+    """Frames used to fit the person's shape."""
+    rigid_iters: int = FitConfig.rigid_iters
+    """Iterations placing the body from torso and head keypoints."""
+    pose_iters: int = FitConfig.pose_iters
+    """Iterations on keypoints and pose priors."""
+    silhouette_iters: int = FitConfig.silhouette_iters
+    """Iterations adding the mask (0: ignore the mask)."""
+    w_smooth: float = FitConfig.w_smooth
+    """Weight of temporal smoothness."""
+    w_silhouette: float = FitConfig.w_silhouette
+    """Weight of silhouette agreement."""
+    poor_error: float = 0.04
+    """A frame whose mean keypoint error exceeds this fraction of the frame size is
+    reported as poorly fitted."""
+    device: str = "auto"
+    """``auto`` (CUDA when present), ``cpu`` or ``cuda``."""
+
+
+def fit_config(cfg: FitStageConfig) -> FitConfig:
+    """The library fitting settings named by the stage config."""
+    shared = {f.name for f in fields(FitConfig)} & {f.name for f in fields(FitStageConfig)}
+    return FitConfig(**{k: getattr(cfg, k) for k in shared})
+
+
+def pick_device(name: str) -> str:
+    if name == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if name not in ("cpu", "cuda"):
+        raise InputError(f"fit.device={name!r} is unknown.", "Use auto, cpu or cuda.")
+    if name == "cuda" and not torch.cuda.is_available():
+        raise InputError("fit.device=cuda, but no CUDA device is available.", "Use cpu.")
+    return name
+
+
+def canonical_focal(ctx: StageContext, size: int, focal: float) -> float:
+    """Focal length in canonical pixels: ``focal`` x the source's long side, scaled by the
+    crop (frame size when no crop was recorded)."""
+    try:
+        crop = ctx.store.meta("crop")
+        long_side = max(int(crop["source_width"]), int(crop["source_height"]))
+        return focal * long_side * size / float(crop["box_side"])
+    except (StageError, KeyError, TypeError, ValueError, ZeroDivisionError):
+        return focal * size
+
+
+class FitStage(Stage):
+    name = "fit"
+    version = 1
+    Config = FitStageConfig
+    inputs = ("keypoints", "mask")
+    outputs = (*OUTPUTS, "body/shape")
+
+    def run(self, ctx: StageContext) -> None:
+        cfg: FitStageConfig = ctx.config
+        if cfg.window < 1 or cfg.context < 0 or cfg.shape_frames < 1 or cfg.focal <= 0:
+            raise InputError("fit.window, fit.shape_frames and fit.focal must be positive.")
+        device = pick_device(cfg.device)
+        model, fallback = resolve_body_model(cfg.body)
+        if fallback:
+            ctx.warn(fallback)
+        kp = ctx.read("keypoints")[:, :25].astype(np.float32)
+        n, size = len(kp), int(ctx.store.open_array("mask").shape[1])
+        focal = canonical_focal(ctx, size, cfg.focal)
+        camera = np.tile(np.array([focal, size / 2, size / 2], np.float32), (n, 1))
+        lib = fit_config(cfg)
+        chunk = ctx.chunk_frames
+        for name, shape in zip(OUTPUTS, ((n, 24, 3), (n, 3), (n, 3), (n, 25, 3), (n,))):
+            ctx.create_array(name, shape, np.float32)
+        ctx.create_array("body/shape", (model.n_betas,), np.float32, time_axis=False)
+        todo = ctx.pending(-(-n // chunk), total_frames=n)
+        per_window = max(1, -(-cfg.window // chunk))
+        betas = ctx.record.meta.get("betas") if ctx.record.chunks_done else None
+        whole = None
+        if betas is None and n <= per_window * chunk:  # one window: shape and pose at once
+            whole = fit_body(model, kp, size, ctx.read("mask"), camera, lib, None, True, device)
+            betas = whole.betas.tolist()
+        elif betas is None:  # the shape from frames spread over the video, masks read one by one
+            pick = np.unique(np.linspace(0, n - 1, min(n, cfg.shape_frames)).round().astype(int))
+            masks = np.concatenate([ctx.read("mask", i, i + 1) for i in pick])
+            shape_fit = fit_body(
+                model, kp[pick], size, masks, camera[pick], lib, None, False, device
+            )
+            betas = shape_fit.betas.tolist()
+        betas_arr = np.asarray(betas, np.float32)
+        ctx.store.open_array("body/shape")[:] = betas_arr
+        ctx.set_meta(
+            body=model.name,
+            body_spec=spec_of(model, cfg.body),
+            size=size,
+            focal=focal,
+            betas=[float(b) for b in betas],
+        )
+        for group in _groups(todo, per_window):
+            a, b = group[0] * chunk, min(n, (group[-1] + 1) * chunk)
+            lo, hi = max(0, a - cfg.context), min(n, b + cfg.context)
+            if whole is not None:
+                res, lo = whole, 0
+            else:
+                m = ctx.read("mask", lo, hi)
+                res = fit_body(
+                    model, kp[lo:hi], size, m, camera[lo:hi], lib, betas_arr, True, device
+                )
+            core = slice(a - lo, b - lo)
+            for name, arr in zip(
+                OUTPUTS, (res.pose, res.transl, res.camera, res.keypoints, res.error)
+            ):
+                ctx.store.write(name, a, arr[core])
+            for c in group:
+                ctx.commit(c, frames=min(n, (c + 1) * chunk) - c * chunk)
+        self._report(ctx, cfg, size)
+
+    def _report(self, ctx: StageContext, cfg: FitStageConfig, size: int) -> None:
+        err = ctx.store.read("body/error")
+        seen = np.isfinite(err)
+        mean = float(np.nanmean(err)) if seen.any() else float("nan")
+        poor = np.flatnonzero(seen & (err > cfg.poor_error * size))
+        unseen = np.flatnonzero(~seen)
+        ctx.set_meta(
+            mean_error_px=round(mean, 3),
+            mean_error_fraction=round(mean / size, 5),
+            poor_frames=[int(i) for i in poor],
+        )
+        if len(poor):
+            ctx.warn(
+                f"The body fit is poor (keypoint error above {cfg.poor_error:.0%} of the frame) "
+                f"in {len(poor)} of {len(err)} frames: {frame_ranges(poor)}. Check those frames "
+                "with `ptx inspect`; occlusions or wrong keypoints are the usual cause."
+            )
+        if len(unseen):
+            ctx.warn(
+                f"No keypoints to fit in {len(unseen)} frames ({frame_ranges(unseen)}); "
+                "the body there follows its neighbours."
+            )
+
+
+def _groups(chunks: list[int], size: int) -> list[list[int]]:
+    """Consecutive runs of ``chunks``, cut every ``size`` chunks (aligned to multiples)."""
+    out: list[list[int]] = []
+    for c in chunks:
+        if out and c == out[-1][-1] + 1 and c // size == out[-1][0] // size:
+            out[-1].append(c)
+        else:
+            out.append([c])
+    return out
