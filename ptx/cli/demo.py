@@ -1,4 +1,4 @@
-"""`ptx demo`: the main job on something ptx generates itself, with nothing downloaded."""
+"""`ptx demo`: the main job on subjects ptx generates itself, with nothing downloaded."""
 
 from __future__ import annotations
 
@@ -6,28 +6,28 @@ from pathlib import Path
 
 import typer
 
-from ptx.cache.workspace import Workspace, default_workspace
-from ptx.cli.reporting import RichReporter, out_console, outcome_table
-from ptx.cli.status import print_status
-from ptx.io.testclips import write_clip
-from ptx.pipeline.runner import prepare_video
+from ptx.cli.options import workspace_at, workspace_option
+from ptx.cli.reporting import RichReporter, out_console
+from ptx.cli.train import RichTrainReporter
+from ptx.pipeline.demo import run_demo
 
 
 def demo(
-    workspace: Path | None = typer.Option(
-        None,
-        "--workspace",
-        "-w",
-        help="Workspace folder (default: $PTX_WORKSPACE or ./ptx-workspace).",
-    ),
+    steps: int = typer.Option(300, help="Training steps of the tiny preset."),
+    workspace: Path | None = workspace_option(),
 ) -> None:
-    """Generate a clip, prepare it, and show the workspace status."""
-    ws = Workspace(workspace.expanduser() if workspace else default_workspace())
-    ws.ensure()
-    clip = write_clip(ws.root / "outputs" / "demo-pattern.mp4", frames=96, width=320, height=240)
-    out_console.print(f"Generated {clip}")
-    reporter = RichReporter()
-    with reporter:
-        result = prepare_video(clip, ws, "demo", until="extract", reporter=reporter)
-    out_console.print(outcome_table(reporter.outcomes))
-    print_status(ws, result.subject)
+    """Synthesize a target and a source, prepare both, train the target (tiny preset, a few
+    CPU minutes) and make it perform the source's motion."""
+    ws = workspace_at(workspace)
+    res = run_demo(ws, steps, make_reporter=RichReporter, train_reporter=RichTrainReporter())
+    psnr = "" if res.heldout_psnr is None else (
+        f"Held-out PSNR {res.heldout_psnr:.2f} dB (untrained {res.initial_psnr or 0:.2f} dB, "
+        f"static texture alone {res.static_psnr or 0:.2f} dB). "
+    )  # fmt: skip
+    out_console.print(f"{psnr}", highlight=False)
+    out_console.print(f"Target video:   {res.target_video}", highlight=False)
+    out_console.print(f"Source video:   {res.source_video}", highlight=False)
+    out_console.print(f"Contact sheet:  {res.sheet}", highlight=False)
+    out_console.print(
+        f"Result (source | target performing it): {res.transfer.output}", highlight=False
+    )

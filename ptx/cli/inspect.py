@@ -8,6 +8,7 @@ import typer
 
 from ptx.cache.store import VideoStore
 from ptx.cache.workspace import Workspace
+from ptx.cli.options import workspace_option
 from ptx.cli.reporting import out_console
 from ptx.pipeline.inspect import contact_sheet, resolve_videos, write_png
 
@@ -24,12 +25,7 @@ def inspect(
     ),
     frames: int = typer.Option(12, "--frames", help="How many frames to show."),
     tile: int = typer.Option(256, "--tile", help="Side of each picture in pixels."),
-    workspace: Path | None = typer.Option(
-        None,
-        "--workspace",
-        "-w",
-        help="Workspace folder (default: $PTX_WORKSPACE or ./ptx-workspace).",
-    ),
+    workspace: Path | None = workspace_option(),
 ) -> None:
     """Write a contact sheet: sampled frames with skeletons, masks and pose labels."""
     ws = Workspace.open(workspace, create=False)

@@ -13,7 +13,9 @@ import typer
 
 from ptx import __version__
 from ptx.cache.atomic import translate_os_error
-from ptx.cli import demo, prepare, status
+from ptx.cli import demo, inspect, prepare, render, score, status, synth, transfer
+from ptx.cli.train import train as train_command
+from ptx.cli.weights import weights as weights_command
 from ptx.errors import PtxError
 
 app = typer.Typer(
@@ -44,7 +46,14 @@ def _root(
 
 app.command("prepare")(prepare.prepare)
 app.command("status")(status.status)
+app.command("inspect")(inspect.inspect)
 app.command("demo")(demo.demo)
+app.command("synth")(synth.synth)
+app.command("train")(train_command)
+app.command("weights")(weights_command)
+app.command("transfer")(transfer.transfer)
+app.command("render")(render.render)
+app.command("score")(score.score_command)
 
 
 def _log_crash(exc: BaseException) -> Path | None:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from ptx.cache.workspace import Workspace, default_workspace
+from ptx.cli.options import workspace_at, workspace_option
 from ptx.cli.reporting import RichReporter, out_console, outcome_table
 from ptx.errors import InputError
 from ptx.pipeline.configs import parse_assignments
@@ -19,12 +19,7 @@ def prepare(
     subject: str | None = typer.Option(
         None, "--subject", "-s", help="Subject name (default: from the file name)."
     ),
-    workspace: Path | None = typer.Option(
-        None,
-        "--workspace",
-        "-w",
-        help="Workspace folder (default: $PTX_WORKSPACE or ./ptx-workspace).",
-    ),
+    workspace: Path | None = workspace_option(),
     analysis_size: int | None = typer.Option(
         None, help="Long side of the analysis frames in pixels (default 640)."
     ),
@@ -83,7 +78,7 @@ def prepare(
         overrides.setdefault("keypoints", {}).update(import_overrides(keypoints))
     if strict:
         overrides.setdefault("keypoints", {})["strict"] = True
-    ws = Workspace(workspace.expanduser() if workspace else default_workspace())
+    ws = workspace_at(workspace)
     reporter = RichReporter()
     try:
         with reporter:

@@ -76,6 +76,12 @@ class RichReporter:
             if not t.completed:
                 self.progress.update(task, completed=outcome.frames or 1)
 
+    def render_start(self, total: int) -> None:
+        self.stage_start("render", total, 0)
+
+    def render_advance(self, frames: int) -> None:
+        self.advance("render", frames)
+
     def warn(self, stage: str, message: str) -> None:
         self.console.print(f"[yellow]warning[/] ({stage}): {message}", highlight=False)
 

@@ -8,6 +8,7 @@ import typer
 from rich.table import Table
 
 from ptx.cache.workspace import Workspace
+from ptx.cli.options import workspace_option
 from ptx.cli.reporting import out_console
 from ptx.pipeline.status import workspace_status
 
@@ -16,12 +17,7 @@ _COLOURS = {"complete": "green", "stale": "yellow", "partial": "magenta", "missi
 
 def status(
     subject: str | None = typer.Argument(None, help="Only this subject."),
-    workspace: Path | None = typer.Option(
-        None,
-        "--workspace",
-        "-w",
-        help="Workspace folder (default: $PTX_WORKSPACE or ./ptx-workspace).",
-    ),
+    workspace: Path | None = workspace_option(),
 ) -> None:
     """Show subjects, their videos, and each stage's state (complete, stale, partial, missing)."""
     print_status(Workspace.open(workspace, create=False), subject)

@@ -6,11 +6,29 @@ being imported.
 
 from __future__ import annotations
 
+from ptx.pipeline.background import BackgroundStage
+from ptx.pipeline.crop import CropStage
 from ptx.pipeline.extract import ExtractStage
+from ptx.pipeline.fit import FitStage
+from ptx.pipeline.flow import FlowStage
+from ptx.pipeline.iuv import IuvStage
+from ptx.pipeline.keypoints import KeypointsStage
+from ptx.pipeline.label3d import Label3dStage
+from ptx.pipeline.mask import MaskStage
+from ptx.pipeline.poselabel import PoseLabelStage
 from ptx.pipeline.stage import Stage
 
 STAGES: dict[str, type[Stage]] = {
     "extract": ExtractStage,
+    "keypoints": KeypointsStage,
+    "crop": CropStage,
+    "mask": MaskStage,
+    "poselabel": PoseLabelStage,
+    "fit": FitStage,
+    "iuv": IuvStage,
+    "label3d": Label3dStage,
+    "background": BackgroundStage,
+    "flow": FlowStage,
 }
 
 

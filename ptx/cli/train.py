@@ -1,0 +1,147 @@
+"""`ptx train`: train D2G-Net on a prepared subject (or pretrain the UV generator)."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import typer
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+
+from ptx.cache.workspace import Workspace, default_workspace
+from ptx.cli.reporting import err_console, out_console
+from ptx.errors import InputError
+
+SHOWN = ("g_total", "l2", "static", "gan", "d", "temporal", "uv")
+"""Losses shown in the progress line (all of them go to log.csv)."""
+
+
+class RichTrainReporter:
+    """A progress bar with step, losses, steps/s and ETA; notes printed as they come."""
+
+    def __init__(self, console: Console = err_console) -> None:
+        self.console = console
+        self.progress = Progress(
+            TextColumn("[bold]train"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("{task.fields[rate]}"),
+            TimeElapsedColumn(),
+            TextColumn("ETA"),
+            TimeRemainingColumn(),
+            TextColumn("{task.fields[losses]}"),
+            console=console,
+        )
+        self.task: TaskID | None = None
+        self._last = 0.0
+
+    def start(self, run_dir: Path, step: int, total: int) -> None:
+        self.console.print(f"Run folder: {run_dir}", highlight=False)
+        self.progress.start()
+        self.task = self.progress.add_task("train", total=total, completed=step, rate="", losses="")
+
+    def step(self, step: int, total: int, values: dict[str, float]) -> None:
+        now = time.monotonic()
+        if self.task is None or (now - self._last < 0.2 and step < total):
+            return
+        self._last = now
+        losses = " ".join(f"{k} {values[k]:.4g}" for k in SHOWN if k in values)
+        rate = values.get("steps_per_s", 0.0)
+        self.progress.update(self.task, completed=step, rate=f"{rate:.2f} steps/s", losses=losses)
+
+    def note(self, message: str) -> None:
+        self.console.print(f"[cyan]note[/]: {message}", highlight=False)
+
+    def end(self) -> None:
+        self.progress.stop()
+
+
+def _overrides(items: list[str]) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        key = key.strip().removeprefix("train.")
+        if not sep or not key:
+            raise InputError(
+                f"Cannot read --set {item!r}.", "Write it as FIELD=VALUE, e.g. lr=2e-4."
+            )
+        out[key] = value.strip()
+    return out
+
+
+def train(
+    subject: str | None = typer.Option(None, "--subject", "-s", help="The subject to train."),
+    preset: str = typer.Option("tiny", "--preset", "-p", help="tiny (CPU minutes), small, paper."),
+    resume: bool = typer.Option(False, "--resume", help="Continue the subject's newest run."),
+    run: Path | None = typer.Option(None, "--run", help="Continue this run folder instead."),
+    steps: int | None = typer.Option(None, "--steps", help="Training steps (default: preset's)."),
+    set_: list[str] = typer.Option([], "--set", help="Any setting, as FIELD=VALUE (repeatable)."),
+    device: str | None = typer.Option(None, "--device", help="auto, cpu, cuda, cuda:N."),
+    pretrain_uv: bool = typer.Option(
+        False, "--pretrain-uv", help="Pretrain a person-agnostic UV generator on --subjects."
+    ),
+    subjects: str | None = typer.Option(None, "--subjects", help="a,b,c for --pretrain-uv."),
+    workspace: Path | None = typer.Option(
+        None,
+        "--workspace",
+        "-w",
+        help="Workspace folder (default: $PTX_WORKSPACE or ./ptx-workspace).",
+    ),
+) -> None:
+    """Train the D2G-Net renderer of a prepared subject (resumable; TensorBoard in the run folder)."""
+    from ptx.pipeline.train import train as train_subject
+    from ptx.pipeline.train_uv import pretrain_uv as pretrain
+
+    overrides: dict[str, str | int] = dict(_overrides(set_))
+    if steps is not None:
+        overrides["steps"] = steps
+    if device is not None:
+        overrides["device"] = device
+    ws = Workspace.open(workspace or default_workspace(), create=False)
+    reporter = RichTrainReporter()
+    if pretrain_uv:
+        names = [s.strip() for s in (subjects or subject or "").split(",") if s.strip()]
+        uv_steps = overrides.pop("steps", None)
+        result = pretrain(
+            ws, names, preset, overrides, int(uv_steps) if uv_steps else None, reporter
+        )
+        out_console.print(
+            f"Pretrained UV generator on {result.videos} video(s), {result.frames} frames, "
+            f"{result.steps} steps: part accuracy {result.final.get('accuracy', 0):.1%}. "
+            f"Saved {result.path}",
+            highlight=False,
+        )
+        return
+    if not subject:
+        raise InputError("Which subject?", "Give --subject NAME (see `ptx status`).")
+    try:
+        result = train_subject(
+            ws, subject, preset, overrides, resume=resume, run=run, reporter=reporter
+        )
+    except KeyboardInterrupt:
+        reporter.end()
+        err_console.print(
+            f"Interrupted. Continue from the last checkpoint with `ptx train --subject {subject} "
+            "--resume`.",
+            highlight=False,
+        )
+        raise typer.Exit(130) from None
+    f = result.final
+    before = result.initial
+    gain = f" (from {before['psnr']:.2f} dB at step 0)" if before and "psnr" in before else ""
+    out_console.print(
+        f"Trained [bold]{subject}[/] to step {result.end_step}/{result.total_steps} at "
+        f"{result.steps_per_s:.2f} steps/s. Held-out PSNR {f.get('psnr', float('nan')):.2f} dB"
+        f"{gain}; static texture alone {f.get('psnr_static', float('nan')):.2f} dB.\n"
+        f"Checkpoint: {result.checkpoint}\nSamples: {result.run_dir / 'samples'}",
+        highlight=False,
+    )

@@ -1,0 +1,120 @@
+"""Checkpoints: ``step-000001000.pt`` files plus a ``last`` pointer, written atomically.
+
+A checkpoint is data, never code: it holds only tensors, numbers, strings, lists and dicts,
+and is read with ``torch.load(weights_only=True)``, which refuses any pickle that would
+build other Python objects (and so run code) instead of running it.
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+import re
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from ptx.cache.atomic import atomic_write_bytes, translate_os_error
+from ptx.errors import InputError
+
+FORMAT = "ptx-d2g-checkpoint"
+FORMAT_VERSION = 1
+_NAME = re.compile(r"^step-(\d{9})\.pt$")
+
+
+def checkpoint_name(step: int) -> str:
+    return f"step-{step:09d}.pt"
+
+
+def save_checkpoint(folder: Path, step: int, payload: dict[str, Any], keep: int = 3) -> Path:
+    """Write ``payload`` as ``folder/step-<step>.pt`` (temp file, fsync, rename), point
+    ``folder/last`` at it, and delete all but the newest ``keep`` step files."""
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / checkpoint_name(step)
+    data = {"format": FORMAT, "format_version": FORMAT_VERSION, "step": step, **payload}
+    write_atomic(path, data)
+    atomic_write_bytes(folder / "last", (path.name + "\n").encode())
+    for old in step_checkpoints(folder)[:-keep] if keep > 0 else []:
+        if old != path:
+            old.unlink(missing_ok=True)
+    return path
+
+
+def write_atomic(path: Path, data: dict[str, Any]) -> None:
+    """``torch.save`` to a temp file in the same folder, fsync, rename over ``path``."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            torch.save(data, f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except OSError as exc:
+        Path(tmp).unlink(missing_ok=True)
+        raise translate_os_error(exc, path, "writing a checkpoint") from exc
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def step_checkpoints(folder: Path) -> list[Path]:
+    """The folder's step checkpoints, oldest first."""
+    if not folder.is_dir():
+        return []
+    return sorted(p for p in folder.iterdir() if _NAME.match(p.name))
+
+
+def latest_checkpoint(folder: Path) -> Path | None:
+    """The checkpoint ``last`` names, else the newest step file, else None."""
+    pointer = folder / "last"
+    if pointer.is_file():
+        target = folder / pointer.read_text().strip()
+        if _NAME.match(target.name) and target.is_file():
+            return target
+    found = step_checkpoints(folder)
+    return found[-1] if found else None
+
+
+def load_checkpoint(path: Path, expected_format: str = FORMAT) -> dict[str, Any]:
+    """Read a checkpoint as data only. A file that would run code when unpickled is refused
+    (InputError) without running anything."""
+    try:
+        data = torch.load(path, map_location="cpu", weights_only=True)
+    except FileNotFoundError:
+        raise InputError(f"Checkpoint {path} does not exist.") from None
+    except (pickle.UnpicklingError, RuntimeError, EOFError, ValueError, AttributeError) as exc:
+        why = str(exc).splitlines()[0][:160] if str(exc) else type(exc).__name__
+        raise InputError(
+            f"Refused to load {path}: it is not a ptx checkpoint made of plain tensors and "
+            f"numbers ({why}); nothing in it was run.",
+            "Load only checkpoints written by `ptx train`; delete this file if you do not "
+            "know where it came from.",
+        ) from None
+    if not isinstance(data, dict) or data.get("format") != expected_format:
+        raise InputError(
+            f"{path} is not a {expected_format} file.",
+            "Point --run at a run folder written by `ptx train`.",
+        )
+    if int(data.get("format_version", 0)) > FORMAT_VERSION:
+        raise InputError(
+            f"{path} was written by a newer ptx (format {data['format_version']}).",
+            "Upgrade ptx to read it.",
+        )
+    return data
+
+
+def rng_state() -> dict[str, Any]:
+    """Global RNG states (torch CPU and every CUDA device)."""
+    state: dict[str, Any] = {"torch": torch.get_rng_state()}
+    if torch.cuda.is_available():
+        state["cuda"] = torch.cuda.get_rng_state_all()
+    return state
+
+
+def set_rng_state(state: dict[str, Any]) -> None:
+    torch.set_rng_state(state["torch"])
+    if "cuda" in state and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(state["cuda"])

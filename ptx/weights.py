@@ -1,0 +1,173 @@
+"""Optional pretrained weights that no installed package carries.
+
+ptx never downloads anything. Each file it can use is listed in :data:`WEIGHTS` with what
+uses it, where to get it and its SHA-256; users put it in the weights directory
+(``PTX_WEIGHTS``, default ``~/.cache/ptx/weights``). When a file is absent, the code that
+wanted it says so and what it does instead; a file whose hash differs is refused.
+
+Official PyTorch model-zoo names carry the first 8 hex digits of the file's SHA-256
+(``vgg19-dcbb9e9d.pth``); where ptx knows only that prefix, it checks the prefix.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ptx.cache.atomic import atomic_write_json, read_json
+from ptx.errors import InputError, MissingWeightsError
+
+
+@dataclass(frozen=True)
+class WeightsFile:
+    """One optional weights file ptx knows."""
+
+    key: str
+    """Short name used in code and in `ptx weights`."""
+    filename: str
+    """File name expected in the weights directory."""
+    url: str
+    """Official download address."""
+    sha256: str
+    """SHA-256 of the official file (hex), or its leading digits where only those are known."""
+    used_by: str
+    """What uses it, and what ptx does without it."""
+    size_mb: float = 0.0
+    """Approximate size, for the listing."""
+
+
+WEIGHTS: dict[str, WeightsFile] = {
+    w.key: w
+    for w in (
+        WeightsFile(
+            key="vgg19",
+            filename="vgg19-dcbb9e9d.pth",
+            url="https://download.pytorch.org/models/vgg19-dcbb9e9d.pth",
+            sha256="dcbb9e9d",
+            used_by="train: VGG-19 perceptual loss (without it: pixel L1 + discriminator "
+            "feature matching)",
+            size_mb=548.1,
+        ),
+    )
+}
+"""Every optional weights file, by key. Later issues add LPIPS and InceptionV3 rows."""
+
+
+def weights_dir() -> Path:
+    """``PTX_WEIGHTS`` when set, else ``~/.cache/ptx/weights``."""
+    env = os.environ.get("PTX_WEIGHTS")
+    return Path(env).expanduser() if env else Path.home() / ".cache" / "ptx" / "weights"
+
+
+def entry(key: str) -> WeightsFile:
+    if key not in WEIGHTS:
+        raise InputError(f"No weights file named {key!r}.", f"Known: {', '.join(WEIGHTS)}.")
+    return WEIGHTS[key]
+
+
+def find(key: str) -> Path | None:
+    """The file's path in the weights directory, or None when it is absent."""
+    path = weights_dir() / entry(key).filename
+    return path if path.is_file() else None
+
+
+def missing_message(key: str) -> str:
+    """One line saying which file is missing, where to get it and where to put it."""
+    w = entry(key)
+    return (
+        f"{w.filename} is not in {weights_dir()}; download it from {w.url} "
+        f"(or set PTX_WEIGHTS to the folder that holds it)"
+    )
+
+
+def sha256_of(path: Path, block: int = 1 << 22) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        while chunk := f.read(block):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def _cached_digest(path: Path) -> str:
+    """SHA-256 of ``path``, remembered beside it by size and mtime (hashing 500 MB takes
+    seconds; a changed file is hashed again)."""
+    st = path.stat()
+    stamp = {"size": st.st_size, "mtime_ns": st.st_mtime_ns}
+    cache_path = path.parent / ".ptx-sha256.json"
+    cache = read_json(cache_path, {}) if cache_path.is_file() else {}
+    hit = cache.get(path.name)
+    if hit and hit.get("stamp") == stamp:
+        return hit["sha256"]
+    digest = sha256_of(path)
+    cache[path.name] = {"stamp": stamp, "sha256": digest}
+    # a read-only weights folder still works; it just hashes again next time
+    with contextlib.suppress(Exception):
+        atomic_write_json(cache_path, cache)
+    return digest
+
+
+def verify(key: str) -> Path:
+    """The checked path of ``key``: raises MissingWeightsError when absent, InputError when
+    its SHA-256 differs from the official one."""
+    w = entry(key)
+    path = find(key)
+    if path is None:
+        raise MissingWeightsError(f"Weights {key!r} are missing: {missing_message(key)}.")
+    digest = _cached_digest(path)
+    if not digest.startswith(w.sha256.lower()):
+        raise InputError(
+            f"{path} is not the official {w.filename} (SHA-256 {digest[:16]}..., expected "
+            f"{w.sha256[:16]}...).",
+            f"Download it again from {w.url}.",
+        )
+    return path
+
+
+def load_state_dict(key: str) -> dict[str, Any]:
+    """The verified file's tensors, loaded as data only (``weights_only=True``)."""
+    import torch
+
+    path = verify(key)
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:
+        raise InputError(
+            f"{path} could not be read as a weights file ({type(exc).__name__}).",
+            f"Download it again from {entry(key).url}.",
+        ) from exc
+    if not isinstance(state, dict):
+        raise InputError(
+            f"{path} does not hold a state dict.", f"Download it from {entry(key).url}."
+        )
+    return state
+
+
+@dataclass
+class WeightsStatus:
+    """One row of `ptx weights`."""
+
+    file: WeightsFile
+    path: Path
+    present: bool
+    verified: bool | None = None
+    """None when not checked (or absent); False when the hash differs."""
+
+
+def status(check: bool = False) -> list[WeightsStatus]:
+    """Every known file, whether it is present, and (with ``check``) whether it verifies."""
+    rows = []
+    for key, w in WEIGHTS.items():
+        path = weights_dir() / w.filename
+        row = WeightsStatus(w, path, path.is_file())
+        if check and row.present:
+            try:
+                verify(key)
+                row.verified = True
+            except InputError:
+                row.verified = False
+        rows.append(row)
+    return rows
