@@ -52,9 +52,34 @@ WEIGHTS: dict[str, WeightsFile] = {
             "feature matching)",
             size_mb=548.1,
         ),
+        WeightsFile(
+            key="alexnet",
+            filename="alexnet-owt-7be5be79.pth",
+            url="https://download.pytorch.org/models/alexnet-owt-7be5be79.pth",
+            sha256="7be5be79",
+            used_by="score: LPIPS backbone (without it: lpips is null)",
+            size_mb=233.1,
+        ),
+        WeightsFile(
+            key="lpips_alex",
+            filename="alex.pth",
+            url="https://github.com/richzhang/PerceptualSimilarity/raw/master/lpips/weights/v0.1/alex.pth",
+            sha256="df73285e35b22355a2df87cdb6b70b343713b667eddbda73e1977e0c860835c0",
+            used_by="score: LPIPS v0.1 linear layers (without it: lpips is null)",
+            size_mb=0.006,
+        ),
+        WeightsFile(
+            key="inception_fid",
+            filename="pt_inception-2015-12-05-6726825d.pth",
+            url="https://github.com/mseitzer/pytorch-fid/releases/download/fid_weights/"
+            "pt_inception-2015-12-05-6726825d.pth",
+            sha256="6726825d",
+            used_by="score: InceptionV3 features for FID (without it: fid is null)",
+            size_mb=91.2,
+        ),
     )
 }
-"""Every optional weights file, by key. Later issues add LPIPS and InceptionV3 rows."""
+"""Every optional weights file, by key."""
 
 
 def weights_dir() -> Path:
