@@ -25,7 +25,7 @@ from ptx.models.d2g.checkpoint import latest_checkpoint, load_checkpoint
 from ptx.models.d2g.config import D2GConfig, config_from_dict
 from ptx.models.d2g.renderer import D2GRenderer
 from ptx.pipeline.train import latest_run, read_run_config, runs_dir
-from ptx.pipeline.train_data import _resize as resize_chunk
+from ptx.pipeline.train_data import resize_array
 from ptx.pipeline.train_loop import resolve_device
 
 
@@ -153,14 +153,14 @@ def render_conditions(
         raise InputError("This model was trained with 3D labels, but the source has none.")
     bg = None
     if background is not None:
-        bg = _unit(resize_chunk("background", background[None], size).to(dev))
+        bg = _unit(resize_array("background", background[None], size).to(dev))
     context: list[torch.Tensor] = []  # per-frame pose channels of the previous frames
     for start in range(0, len(source), batch):
         stop = min(start + batch, len(source))
         got = source.chunk(start, stop)
-        per_frame = resize_chunk("poselabel", got["skeleton"], size)
+        per_frame = resize_array("poselabel", got["skeleton"], size)
         if cfg.use_label3d:
-            per_frame = torch.cat([per_frame, resize_chunk("label3d", got["label3d"], size)], 1)
+            per_frame = torch.cat([per_frame, resize_array("label3d", got["label3d"], size)], 1)
         frames = [*context, *per_frame.unbind(0)]
         n_ctx = len(context)
         labels = []
@@ -169,7 +169,7 @@ def render_conditions(
             stack = [frames[max(cur - k, 0)] for k in range(cfg.pose_frames)]
             labels.append(torch.cat(stack, 0))
         pose = _unit(torch.stack(labels).to(dev))
-        iuv = resize_chunk("iuv", got["iuv"], size).to(dev) if cfg.iuv_input else None
+        iuv = resize_array("iuv", got["iuv"], size).to(dev) if cfg.iuv_input else None
         vid = torch.full((len(pose),), video, dtype=torch.long, device=dev)
         out = model.renderer(pose, iuv, video=vid, background=bg)
         context = frames[-(cfg.pose_frames - 1) :] if cfg.pose_frames > 1 else []

@@ -50,7 +50,7 @@ from ptx.pipeline.render import (
     render_conditions,
     resolve_run,
 )
-from ptx.pipeline.train_data import _resize as resize_chunk
+from ptx.pipeline.train_data import resize_array
 
 METRICS = (
     "ssim", "psnr", "r_ssim", "r_psnr", "temporal_error", "lpips", "fid", "akd", "mkr", "fps",
@@ -129,12 +129,12 @@ def _render_heldout(model: LoadedModel, spans: list) -> _Rendered:
         for chunk in render_conditions(model, StoreConditions(store, a, b), video=vid):
             outs.append(chunk.rgb)
         src = int(store.open_array("frames").shape[1])
-        truths.append(_chw_to_hwc(resize_chunk("frames", store.read("frames", a, b), size)))
-        masks.append(resize_chunk("mask", store.read("mask", a, b), size)[:, 0].numpy())
+        truths.append(_chw_to_hwc(resize_array("frames", store.read("frames", a, b), size)))
+        masks.append(resize_array("mask", store.read("mask", a, b), size)[:, 0].numpy())
         if has_flow:
-            flows.append(_chw_to_hwc(resize_chunk("flow", store.read("flow", a, b), size)))
+            flows.append(_chw_to_hwc(resize_array("flow", store.read("flow", a, b), size)))
             valid = store.read("flow_valid", a, b).astype(np.uint8)
-            valids.append(resize_chunk("flow_valid", valid, size)[:, 0].numpy().astype(bool))
+            valids.append(resize_array("flow_valid", valid, size)[:, 0].numpy().astype(bool))
         kp = store.read("keypoints").astype(np.float32)
         kp[..., :2] *= size / src
         kps.append(kp[a:b])

@@ -278,7 +278,3 @@ def resize_array(name: str, x: np.ndarray, size: int) -> torch.Tensor:
         return (F.interpolate(t.float(), size=(size, size), mode="area") * (size / src)).half()
     out = F.interpolate(t.float(), size=(size, size), mode="area")
     return out.round_().clamp_(0, 255).to(torch.uint8)
-
-
-_resize = resize_array
-"""Old name, kept for callers written against it."""

@@ -139,7 +139,7 @@ def pretrain_uv(
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
-        values = {"part": float(ce), "uv": float(l1)}
+        values = {"part": float(ce.detach()), "uv": float(l1.detach())}
         reporter.step(step + 1, n_steps, values)
     values["accuracy"] = _part_accuracy(net, data, device)
     payload = {
