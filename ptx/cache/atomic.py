@@ -10,8 +10,9 @@ import errno
 import json
 import os
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from ptx.errors import DiskFullError, WorkspaceError
 
@@ -33,22 +34,28 @@ def translate_os_error(exc: OSError, path: Path | str, doing: str) -> Exception:
     return exc
 
 
-def atomic_write_bytes(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` atomically (temp file + fsync + rename)."""
+def atomic_write(path: Path, write: Callable[[BinaryIO], None], doing: str = "writing") -> None:
+    """Call ``write(file)`` on a temp file beside ``path``, fsync it and rename it over
+    ``path``: readers see the old file or the new one, never a partial one."""
     path = Path(path)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as f:
-            f.write(data)
+            write(f)
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
     except OSError as exc:
         Path(tmp).unlink(missing_ok=True)
-        raise translate_os_error(exc, path, "writing") from exc
+        raise translate_os_error(exc, path, doing) from exc
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` atomically (temp file + fsync + rename)."""
+    atomic_write(path, lambda f: f.write(data))
 
 
 def atomic_write_json(path: Path, obj: Any) -> None:

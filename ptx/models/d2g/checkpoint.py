@@ -7,16 +7,14 @@ build other Python objects (and so run code) instead of running it.
 
 from __future__ import annotations
 
-import os
 import pickle
 import re
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import torch
 
-from ptx.cache.atomic import atomic_write_bytes, translate_os_error
+from ptx.cache.atomic import atomic_write, atomic_write_bytes
 from ptx.errors import InputError
 
 FORMAT = "ptx-d2g-checkpoint"
@@ -45,19 +43,7 @@ def save_checkpoint(folder: Path, step: int, payload: dict[str, Any], keep: int 
 def write_atomic(path: Path, data: dict[str, Any]) -> None:
     """``torch.save`` to a temp file in the same folder, fsync, rename over ``path``."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            torch.save(data, f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except OSError as exc:
-        Path(tmp).unlink(missing_ok=True)
-        raise translate_os_error(exc, path, "writing a checkpoint") from exc
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    atomic_write(path, lambda f: torch.save(data, f), "writing a checkpoint")
 
 
 def step_checkpoints(folder: Path) -> list[Path]:
