@@ -74,6 +74,9 @@ class Workspace:
 
     root: Path
 
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "root", Path(self.root).expanduser())
+
     @classmethod
     def open(cls, root: Path | str | None = None, create: bool = True) -> Workspace:
         ws = cls(Path(root).expanduser() if root else default_workspace())

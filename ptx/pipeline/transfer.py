@@ -81,7 +81,7 @@ def transfer(
         raise InputError(f"Unknown --retarget {retarget!r}.", f"Use one of {', '.join(MODES)}.")
     if alpha and background is not None:
         raise InputError("--alpha and --background exclude each other.")
-    run_dir = resolve_run(ws, target) if run is None else resolve_run(ws, target, run)
+    run_dir = resolve_run(ws, target, run)
     model = load_model(run_dir, device)
     tgt_store = subject_store(ws, target)
     source = Path(source)
