@@ -97,6 +97,8 @@ def transfer(
     src_store = VideoStore(ws, prepared.video_id)
     notes: list[str] = []
     bg = load_background(background, size, notes) if background is not None else None
+    if keep_audio and not src_store.meta("extract").get("has_audio"):
+        notes.append(f"{source.name} has no audio track; the result is silent")
     t0 = time.perf_counter()
     conds = RetargetConditions(src_store, tgt_store, retarget)
     frames = _write(model, conds, src_store, output, bg, alpha, side, keep_audio, output_size,
