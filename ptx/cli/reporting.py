@@ -23,24 +23,31 @@ err_console = Console(stderr=True)
 out_console = Console() if sys.stdout.isatty() else Console(width=160)
 
 
+def progress_bar(console: Console, label: str, unit: str = "", *extra: TextColumn) -> Progress:
+    """A bar with done/total, ``{task.fields[rate]}``, elapsed time and ETA (plus ``extra``
+    columns); drawn only on a terminal, never as redraws in logs and pipes."""
+    return Progress(
+        TextColumn(label),
+        BarColumn(),
+        MofNCompleteColumn(),
+        *([TextColumn(unit)] if unit else []),
+        TextColumn("{task.fields[rate]}"),
+        TimeElapsedColumn(),
+        TextColumn("ETA"),
+        TimeRemainingColumn(),
+        *extra,
+        console=console,
+        transient=False,
+        disable=not console.is_terminal,
+    )
+
+
 class RichReporter:
     """One progress bar per stage (frames done, frames/s, ETA); warnings as they come."""
 
     def __init__(self, console: Console = err_console) -> None:
         self.console = console
-        self.progress = Progress(
-            TextColumn("[bold]{task.description:<10}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TextColumn("frames"),
-            TextColumn("{task.fields[rate]}"),
-            TimeElapsedColumn(),
-            TextColumn("ETA"),
-            TimeRemainingColumn(),
-            console=console,
-            transient=False,
-            disable=not console.is_terminal,  # no bar redraws in logs and pipes
-        )
+        self.progress = progress_bar(console, "[bold]{task.description:<10}", "frames")
         self.tasks: dict[str, TaskID] = {}
         self.outcomes: list[StageOutcome] = []
 

@@ -8,17 +8,12 @@ from pathlib import Path
 import typer
 from rich.console import Console
 from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
     TaskID,
     TextColumn,
-    TimeElapsedColumn,
-    TimeRemainingColumn,
 )
 
 from ptx.cache.workspace import Workspace, default_workspace
-from ptx.cli.reporting import err_console, out_console
+from ptx.cli.reporting import err_console, out_console, progress_bar
 from ptx.errors import InputError
 
 SHOWN = ("g_total", "l2", "static", "gan", "d", "temporal", "uv")
@@ -30,16 +25,8 @@ class RichTrainReporter:
 
     def __init__(self, console: Console = err_console) -> None:
         self.console = console
-        self.progress = Progress(
-            TextColumn("[bold]train"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TextColumn("{task.fields[rate]}"),
-            TimeElapsedColumn(),
-            TextColumn("ETA"),
-            TimeRemainingColumn(),
-            TextColumn("{task.fields[losses]}"),
-            console=console,
+        self.progress = progress_bar(
+            console, "[bold]train", "", TextColumn("{task.fields[losses]}")
         )
         self.task: TaskID | None = None
         self._last = 0.0
