@@ -16,12 +16,18 @@ def render(
     subject: str = typer.Option(..., "--subject", help="The trained subject."),
     run: str | None = typer.Option(None, "--run", help="Run folder or name (default: newest)."),
     frames: str = typer.Option("heldout", help="heldout (never trained on) or all."),
+    poses: str | None = typer.Option(
+        None, "--poses", help="Render this pose sequence instead: openpose:DIR (OpenPose JSON)."
+    ),
+    fps: float | None = typer.Option(None, help="Frame rate for --poses (default: subject's)."),
     output: Path | None = typer.Option(None, "--output", "-o", help="Result .mp4."),
     device: str = typer.Option("auto", help="auto, cpu or cuda."),
     workspace: Path | None = workspace_option(),
 ) -> None:
-    """Render SUBJECT's own held-out (or all) frames from their poses."""
+    """Render SUBJECT's own held-out (or all) frames from their poses, or a pose sequence
+    from OpenPose JSON."""
     ws = Workspace.open(workspace, create=False)
-    out = output or ws.root / "outputs" / f"{subject}-{frames}.mp4"
-    path, n, fps = render_subject(ws, subject, out, run, frames, device)
-    out_console.print(f"{n} frames, {fps:.1f} frames/s. Wrote {path}", highlight=False)
+    name = "poses" if poses else frames
+    out = output or ws.root / "outputs" / f"{subject}-{name}.mp4"
+    path, n, speed = render_subject(ws, subject, out, run, frames, device, poses, fps)
+    out_console.print(f"{n} frames, {speed:.1f} frames/s. Wrote {path}", highlight=False)

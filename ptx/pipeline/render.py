@@ -205,9 +205,13 @@ def render_subject(
     run: str | None = None,
     frames: str = "heldout",
     device: str = "auto",
+    poses: str | None = None,
+    pose_fps: float | None = None,
 ) -> tuple[Path, int, float]:
     """Render a subject's own frames (``heldout``: the tail never trained on; ``all``) of
-    its first video into ``output`` (mp4). Returns (path, frames, frames/s)."""
+    its first video, or with ``poses`` = ``openpose:DIR`` a pose sequence from OpenPose JSON
+    (at ``pose_fps``, default the subject's rate), into ``output`` (mp4). Returns (path,
+    frames, frames/s)."""
     from ptx.io.writer import VideoWriter
 
     if frames not in ("heldout", "all"):
@@ -215,15 +219,27 @@ def render_subject(
     model = load_model(resolve_run(ws, subject, run), device)
     videos = ws.subject(subject)["videos"]
     store = VideoStore(ws, videos[0])
-    n = store.open_array("poselabel").shape[0]
-    start = 0
-    if frames == "heldout":
-        span = next((v for v in model.videos if v.get("video") == videos[0]), None)
-        start = int(span["heldout_frames"][0]) if span else n - max(1, round(n * model.cfg.holdout))
     fps = float(store.meta("extract")["fps"])
+    if poses is not None:
+        from ptx.io.openpose import read_openpose_frames
+        from ptx.pipeline.retarget_render import PoseSequenceConditions
+
+        if not poses.startswith("openpose:"):
+            raise InputError(f"Cannot read --poses {poses!r}.", "Write it as openpose:DIR.")
+        keypoints, _ = read_openpose_frames(Path(poses.split(":", 1)[1]).expanduser())
+        source: ConditionSource = PoseSequenceConditions(keypoints, store)
+        fps = pose_fps or fps
+    else:
+        n = store.open_array("poselabel").shape[0]
+        start = 0
+        if frames == "heldout":
+            span = next((v for v in model.videos if v.get("video") == videos[0]), None)
+            held = n - max(1, round(n * model.cfg.holdout))
+            start = int(span["heldout_frames"][0]) if span else held
+        source = StoreConditions(store, start, n)
     t0, count = time.perf_counter(), 0
     with VideoWriter(output, fps, (model.cfg.size, model.cfg.size)) as writer:
-        for chunk in render_conditions(model, StoreConditions(store, start, n)):
+        for chunk in render_conditions(model, source):
             for img in chunk.rgb:
                 writer.write(img)
                 count += 1

@@ -126,3 +126,25 @@ class RetargetConditions:
         s, (dx, dy) = float(self.scale[t]), self.shift[t]
         m = np.array([[s, 0, dx], [0, s, dy]], np.float32)
         return cv2.warpAffine(img, m, (self.size, self.size), flags=interp, borderValue=0)
+
+
+class PoseSequenceConditions(RetargetConditions):
+    """Conditions from keypoints alone (e.g. OpenPose JSON of any video): normalised onto
+    the target's ground line and range of motion (2D), then a body of the target's shape
+    is fitted to them under the target's camera and rendered like a ``3d`` retarget."""
+
+    def __init__(self, keypoints: np.ndarray, target: VideoStore) -> None:
+        from ptx.body.fit import fit_body
+
+        self.mode, self.source, self.target = "3d", None, target
+        self.size = int(target.open_array("frames").shape[1])
+        moved = normalize_2d(np.asarray(keypoints, np.float32)[:, :25], target.read("keypoints"))
+        spec = target.meta("fit").get("body", "open")
+        self.model = load_body_model(spec)
+        self.body = TorchBody(self.model)
+        self.betas = target.read("body/shape")
+        camera = np.median(target.read("body/camera"), axis=0).astype(np.float32)
+        fit = fit_body(self.model, moved, self.size, None, camera, betas=self.betas)
+        self.pose, self.transl = fit.pose, fit.transl
+        self.camera = np.broadcast_to(camera, (len(moved), 3)).copy()
+        self.keypoints = moved

@@ -113,3 +113,23 @@ def test_render_heldout_and_score_every_field(trained, tmp_path):
     assert res.results["lpips"] is None and "LPIPS" in res.reasons["lpips"]
     assert (tmp_path / "report" / "challenging.png").is_file()
     assert (tmp_path / "report" / "psnr.png").is_file()
+
+
+def test_render_a_pose_sequence_from_openpose_json(trained, tmp_path):
+    from ptx.io.openpose import write_openpose_frames
+    from ptx.pipeline.retarget_render import PoseSequenceConditions
+
+    kp = load_ground_truth(trained.source.with_name("src.mp4"))["keypoints"][:12].copy()
+    kp[..., :2] *= 3.0  # as if detected on a 192 px video: normalised onto the target
+    write_openpose_frames(tmp_path / "json", kp)
+    path, n, _ = render_subject(
+        trained.ws, "alice", tmp_path / "poses.mp4", poses=f"openpose:{tmp_path / 'json'}"
+    )
+    assert n == 12 and probe_video(path).frame_count == 12
+    store = VideoStore(trained.ws, trained.ws.subject("alice")["videos"][0])
+    conds = PoseSequenceConditions(kp, store)
+    iuv = conds.chunk(0, 12)["iuv"]
+    body = (iuv[..., 0] > 0).mean(axis=(1, 2))
+    assert (body > 0.01).all()  # every frame has a rendered body inside the 64 px frame
+    with pytest.raises(InputError, match="Cannot read --poses"):
+        render_subject(trained.ws, "alice", tmp_path / "x.mp4", poses="alphapose:/x")
