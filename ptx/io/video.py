@@ -9,7 +9,6 @@ this is exactly frame ``i``; for variable-rate video it gives a constant-rate se
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -229,7 +228,3 @@ class FrameDecoder:
         for n, img in enumerate(self.frames(0, first + count, seek=False)):
             if n >= first:
                 yield img
-
-
-def chunk_count(frames: int, chunk: int) -> int:
-    return max(1, math.ceil(frames / chunk))

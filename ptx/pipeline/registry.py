@@ -35,13 +35,3 @@ STAGES: dict[str, type[Stage]] = {
 def producers() -> dict[str, str]:
     """Array name -> the stage that writes it."""
     return {out: name for name, cls in STAGES.items() for out in cls.outputs}
-
-
-def downstream(stage: str) -> list[str]:
-    """``stage`` and every stage that (transitively) reads its outputs, in run order."""
-    prod = producers()
-    affected = {stage}
-    for name, cls in STAGES.items():
-        if any(prod.get(i) in affected for i in cls.inputs):
-            affected.add(name)
-    return [n for n in STAGES if n in affected]

@@ -149,8 +149,6 @@ def render_conditions(
     for the learned background of training video ``video``. With ``foreground_only`` the
     chunks carry the person's colours (for output with alpha) instead of the composite."""
     cfg, dev, size = model.cfg, model.device, model.cfg.size
-    if cfg.use_label3d and source.chunk(0, min(1, len(source)))["label3d"] is None:
-        raise InputError("This model was trained with 3D labels, but the source has none.")
     bg = None
     if background is not None:
         bg = _unit(resize_array("background", background[None], size).to(dev))
@@ -160,6 +158,8 @@ def render_conditions(
         got = source.chunk(start, stop)
         per_frame = resize_array("poselabel", got["skeleton"], size)
         if cfg.use_label3d:
+            if got["label3d"] is None:
+                raise InputError("This model was trained with 3D labels; the source has none.")
             per_frame = torch.cat([per_frame, resize_array("label3d", got["label3d"], size)], 1)
         frames = [*context, *per_frame.unbind(0)]
         n_ctx = len(context)

@@ -20,7 +20,6 @@ training):
 from __future__ import annotations
 
 import datetime as _dt
-import json
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -247,7 +246,3 @@ def write_report(folder: Path, r: _Rendered, scores: FrameScores, hard: np.ndarr
 def save_json(result: ScoreResult, path: Path) -> Path:
     atomic_write_json(path, result.to_json())
     return path
-
-
-def load_json(path: Path) -> dict[str, Any]:
-    return json.loads(Path(path).read_text())
