@@ -7,12 +7,17 @@ wanted it says so and what it does instead; a file whose hash differs is refused
 
 Official PyTorch model-zoo names carry the first 8 hex digits of the file's SHA-256
 (``vgg19-dcbb9e9d.pth``); where ptx knows only that prefix, it checks the prefix.
+
+Some official files also ship inside an installed package (torchmetrics carries LPIPS's
+``alex.pth``); when the weights directory lacks such a file, that copy is used, checked
+against the same full SHA-256.
 """
 
 from __future__ import annotations
 
 import contextlib
 import hashlib
+import importlib.util
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -38,6 +43,9 @@ class WeightsFile:
     """What uses it, and what ptx does without it."""
     size_mb: float = 0.0
     """Approximate size, for the listing."""
+    packaged: tuple[str, str] | None = None
+    """(package, path inside it) of an installed copy of the official file, used when the
+    weights directory has none."""
 
 
 WEIGHTS: dict[str, WeightsFile] = {
@@ -67,6 +75,7 @@ WEIGHTS: dict[str, WeightsFile] = {
             sha256="df73285e35b22355a2df87cdb6b70b343713b667eddbda73e1977e0c860835c0",
             used_by="score: LPIPS v0.1 linear layers (without it: lpips is null)",
             size_mb=0.006,
+            packaged=("torchmetrics", "functional/image/lpips_models/alex.pth"),
         ),
         WeightsFile(
             key="inception_fid",
@@ -94,10 +103,26 @@ def entry(key: str) -> WeightsFile:
     return WEIGHTS[key]
 
 
+def packaged_copy(key: str) -> Path | None:
+    """The installed package's copy of ``key``'s file, or None (no such copy, package absent)."""
+    w = entry(key)
+    if w.packaged is None:
+        return None
+    package, inner = w.packaged
+    spec = importlib.util.find_spec(package)  # locates the package without importing it
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    for root in spec.submodule_search_locations:
+        path = Path(root) / inner
+        if path.is_file():
+            return path
+    return None
+
+
 def find(key: str) -> Path | None:
-    """The file's path in the weights directory, or None when it is absent."""
+    """The file in the weights directory, else an installed package's copy, else None."""
     path = weights_dir() / entry(key).filename
-    return path if path.is_file() else None
+    return path if path.is_file() else packaged_copy(key)
 
 
 def missing_message(key: str) -> str:
@@ -117,10 +142,16 @@ def sha256_of(path: Path, block: int = 1 << 22) -> str:
     return h.hexdigest()
 
 
+CACHE_MIN_BYTES = 1 << 24
+"""Smaller files are hashed every time (instant, and they may sit in a read-only package)."""
+
+
 def _cached_digest(path: Path) -> str:
     """SHA-256 of ``path``, remembered beside it by size and mtime (hashing 500 MB takes
     seconds; a changed file is hashed again)."""
     st = path.stat()
+    if st.st_size < CACHE_MIN_BYTES:
+        return sha256_of(path)
     stamp = {"size": st.st_size, "mtime_ns": st.st_mtime_ns}
     cache_path = path.parent / ".ptx-sha256.json"
     cache = read_json(cache_path, {}) if cache_path.is_file() else {}
@@ -186,8 +217,8 @@ def status(check: bool = False) -> list[WeightsStatus]:
     """Every known file, whether it is present, and (with ``check``) whether it verifies."""
     rows = []
     for key, w in WEIGHTS.items():
-        path = weights_dir() / w.filename
-        row = WeightsStatus(w, path, path.is_file())
+        path = find(key)
+        row = WeightsStatus(w, path or weights_dir() / w.filename, path is not None)
         if check and row.present:
             try:
                 verify(key)

@@ -36,6 +36,7 @@ def test_missing_file_says_what_and_where(wdir):
 
 
 def test_hash_is_checked_and_loading_is_data_only(wdir, monkeypatch):
+    monkeypatch.setattr(W, "CACHE_MIN_BYTES", 0)  # exercise the digest cache on a small file
     path = wdir / "vgg19-dcbb9e9d.pth"
     torch.save({"features.0.weight": torch.ones(2)}, path)
     with pytest.raises(InputError, match="not the official"):
@@ -47,6 +48,25 @@ def test_hash_is_checked_and_loading_is_data_only(wdir, monkeypatch):
     assert torch.equal(W.load_state_dict("vgg19")["features.0.weight"], torch.ones(2))
     rows = W.status(check=True)
     assert rows[0].present and rows[0].verified
+    assert (wdir / ".ptx-sha256.json").is_file()
     path.write_bytes(b"changed")  # a changed file is hashed again, not trusted from the cache
     with pytest.raises(InputError, match="not the official"):
         W.verify("vgg19")
+
+
+def test_a_packaged_official_copy_is_found_and_fully_verified(wdir):
+    """torchmetrics ships LPIPS's alex.pth; its full SHA-256 is the one ptx lists."""
+    copy = W.packaged_copy("lpips_alex")
+    assert copy is not None and copy.name == "alex.pth" and wdir not in copy.parents
+    assert W.find("lpips_alex") == copy and W.verify("lpips_alex") == copy
+    assert len(W.WEIGHTS["lpips_alex"].sha256) == 64
+    state = W.load_state_dict("lpips_alex")
+    assert tuple(state["lin0.model.1.weight"].shape) == (1, 64, 1, 1)
+    row = next(r for r in W.status(check=True) if r.file.key == "lpips_alex")
+    assert row.present and row.verified and row.path == copy
+    own = wdir / "alex.pth"  # a file in the weights directory comes first, and is checked
+    own.write_bytes(b"not the official file")
+    assert W.find("lpips_alex") == own
+    with pytest.raises(InputError, match="not the official"):
+        W.verify("lpips_alex")
+    assert W.packaged_copy("vgg19") is None
