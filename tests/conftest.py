@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+import torch
 
 from ptx.cache.workspace import Workspace
 from ptx.io.testclips import write_clip
@@ -54,3 +58,72 @@ def cli(capsys: pytest.CaptureFixture):
         return CliResult(code, captured.out, captured.err)
 
     return invoke
+
+
+@pytest.fixture
+def install_weights(monkeypatch: pytest.MonkeyPatch) -> Callable[[str, dict], Path]:
+    """``install_weights(key, state) -> Path``: save ``state`` as ``key``'s file in the
+    weights directory and list its SHA-256 as the official one (a stand-in for a file the
+    tests cannot download)."""
+    from ptx import weights
+
+    def install(key: str, state: dict) -> Path:
+        folder = weights.weights_dir()
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / weights.WEIGHTS[key].filename
+        torch.save(state, path)
+        digest = hashlib.sha256(path.read_bytes()).hexdigest()
+        entry = dataclasses.replace(weights.WEIGHTS[key], sha256=digest)
+        monkeypatch.setitem(weights.WEIGHTS, key, entry)
+        return path
+
+    return install
+
+
+def _random_inception(seed: int):
+    """A random FID InceptionV3 whose features still depend on the input (the default init
+    lets the signal fade over 94 layers) and whose BatchNorm buffers are not neutral."""
+    from torch import nn
+
+    from ptx.models.inception import FIDInceptionV3
+
+    g = torch.Generator().manual_seed(seed)
+    net = FIDInceptionV3().eval().requires_grad_(False)
+    for m in net.modules():
+        if isinstance(m, nn.Conv2d):
+            nn.init.kaiming_normal_(m.weight, nonlinearity="relu", generator=g)
+        elif isinstance(m, nn.BatchNorm2d):
+            m.running_mean.normal_(0.0, 0.1, generator=g)
+            m.running_var.uniform_(0.5, 1.5, generator=g)
+            m.weight.uniform_(0.5, 1.5, generator=g)
+            m.bias.normal_(0.0, 0.1, generator=g)
+    return net
+
+
+@pytest.fixture(scope="session")
+def random_inception():
+    """``random_inception(seed) -> FIDInceptionV3`` (see :func:`_random_inception`)."""
+    return _random_inception
+
+
+def _random_alexnet(seed: int) -> dict[str, torch.Tensor]:
+    """A random AlexNet trunk under the official file's key names (``features.0.weight``)."""
+    from ptx.models.lpips import alexnet_features
+
+    torch.manual_seed(seed)
+    return {f"features.{k}": v for k, v in alexnet_features().state_dict().items()}
+
+
+@pytest.fixture(scope="session")
+def random_alexnet():
+    """``random_alexnet(seed) -> state dict`` (see :func:`_random_alexnet`)."""
+    return _random_alexnet
+
+
+@pytest.fixture
+def perceptual_weights(install_weights) -> None:
+    """Random stand-ins for the AlexNet and FID Inception files, so LPIPS and FID run
+    (LPIPS's linear layers are the real ones torchmetrics installs)."""
+    install_weights("alexnet", _random_alexnet(0))
+    state = _random_inception(0).state_dict()
+    install_weights("inception_fid", {k: v for k, v in state.items() if "num_batches" not in k})

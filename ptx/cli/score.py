@@ -12,7 +12,14 @@ from ptx.cli.options import workspace_option
 from ptx.cli.reporting import out_console
 from ptx.pipeline.score import METRICS, ScoreResult, save_json, score
 
-_FORMATS = {"ssim": ".4f", "r_ssim": ".4f", "psnr": ".2f", "r_psnr": ".2f", "lpips": ".4f"}
+_FORMATS = {
+    "ssim": ".4f",
+    "r_ssim": ".4f",
+    "psnr": ".2f",
+    "r_psnr": ".2f",
+    "lpips": ".4f",
+    "fid": ".2f",
+}
 
 
 def _fmt(name: str, value: float | None) -> str:

@@ -1,30 +1,33 @@
 """LPIPS and FID: metrics that need pretrained networks no installed package carries.
 
-Their weights are looked up in the weights directory through :mod:`ptx.weights`; ptx never
-downloads them. When a file is absent (or ptx does not know it yet, or its hash differs),
-the score is ``None`` with a one-line reason, which ``ptx score`` shows in its table and
-writes as ``null`` in its JSON: never a silent skip.
+Their weights are looked up through :mod:`ptx.weights`; ptx never downloads them. When a file
+is absent (or its hash differs, or it cannot be read), the score is ``None`` with a one-line
+reason, which ``ptx score`` shows in its table and writes as ``null`` in its JSON: never a
+silent skip.
 
-- LPIPS (Zhang et al. 2018, v0.1, AlexNet trunk): needs the AlexNet ImageNet weights
-  (:data:`LPIPS_KEYS` ``alexnet``) and LPIPS's linear calibration layers (``lpips_alex``).
-- FID (Heusel et al. 2017): needs the InceptionV3 port of TensorFlow's 2015-12-05 graph
-  used by pytorch-fid (:data:`FID_KEYS` ``inception_fid``). FID compares two sets of
-  frames, so it also needs at least :data:`FID_MIN_FRAMES` of each.
-
-The network definitions themselves are a later step: with every file present the score is
-still ``None``, with that reason.
+- LPIPS (Zhang et al. 2018, v0.1, AlexNet trunk; :mod:`ptx.models.lpips`): per frame,
+  between each output frame and its real frame, then the mean. Needs the AlexNet ImageNet
+  weights (``alexnet``) and LPIPS's linear layers (``lpips_alex``), frames of at least
+  :data:`LPIPS_MIN_SIZE` pixels a side. Lower is better; 0 for identical frames.
+- FID (Heusel et al. 2017; :mod:`ptx.models.inception`): the Frechet distance between
+  Gaussians fitted to the 2048-d pool features of pytorch-fid's InceptionV3 on the real and
+  on the generated set (``inception_fid``). Frames are resized to 299x299 (bilinear), as
+  pytorch-fid does. With few frames (a held-out tail of tens) FID is biased upwards: compare
+  runs scored on the same frames, not with published values measured on thousands.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import TypeVar
 
 import numpy as np
+import torch
 
 from ptx import weights
 from ptx.errors import PtxError
-from ptx.metrics._arrays import ArrayLike
+from ptx.metrics._arrays import ArrayLike, as_unit_frames, check_same_shape
 
 LPIPS_KEYS = ("alexnet", "lpips_alex")
 """ptx.weights keys LPIPS needs: the AlexNet trunk and LPIPS v0.1's linear layers."""
@@ -32,6 +35,12 @@ FID_KEYS = ("inception_fid",)
 """ptx.weights keys FID needs: pytorch-fid's InceptionV3 (pt_inception-2015-12-05)."""
 FID_MIN_FRAMES = 2
 """Fewest frames per set for which a covariance, and so FID, exists."""
+LPIPS_MIN_SIZE = 32
+"""Smallest frame side AlexNet's strides leave a feature map for."""
+BATCH = 8
+"""Frames per network forward pass."""
+
+_Net = TypeVar("_Net")
 
 
 @dataclass(frozen=True)
@@ -60,15 +69,42 @@ def weights_problem(keys: Sequence[str]) -> str | None:
     return None
 
 
+def _load(loader: Callable[[], _Net], metric: str) -> _Net | str:
+    """The loaded network, or the one-line reason it could not be loaded."""
+    try:
+        return loader()
+    except (PtxError, ValueError) as exc:
+        return f"{metric} unavailable: {exc}"
+
+
 def lpips_score(output: ArrayLike, truth: ArrayLike) -> OptionalScore:
     """LPIPS (AlexNet, v0.1) of every frame and its mean, or None with the reason.
 
-    ``output``, ``truth``: uint8 (T, H, W, 3) or float tensors (T, 3, H, W) in [0, 1].
+    ``output``, ``truth``: the same frames, uint8 (T, H, W, 3) or float tensors (T, 3, H, W)
+    in [0, 1] (see :mod:`ptx.metrics._arrays`).
     """
+    from ptx.models.lpips import load_lpips
+
+    out, ref = as_unit_frames(output, "output"), as_unit_frames(truth, "truth")
+    check_same_shape(out, ref, "output and truth frames")
     problem = weights_problem(LPIPS_KEYS)
     if problem is not None:
         return OptionalScore(None, f"LPIPS unavailable: {problem}")
-    return OptionalScore(None, "LPIPS unavailable: its network is not implemented in ptx yet")
+    if min(out.shape[-2:]) < LPIPS_MIN_SIZE:
+        return OptionalScore(
+            None,
+            f"LPIPS unavailable: frames of {out.shape[-1]}x{out.shape[-2]} are smaller than "
+            f"AlexNet's {LPIPS_MIN_SIZE}x{LPIPS_MIN_SIZE} minimum",
+        )
+    net = _load(load_lpips, "LPIPS")
+    if isinstance(net, str):
+        return OptionalScore(None, net)
+    with torch.inference_mode():
+        per_frame = torch.cat(
+            [net(out[i : i + BATCH], ref[i : i + BATCH]) for i in range(0, len(out), BATCH)]
+        )
+    values = per_frame.double().numpy()
+    return OptionalScore(float(values.mean()), per_frame=values)
 
 
 def fid_score(real: ArrayLike, generated: ArrayLike) -> OptionalScore:
@@ -77,14 +113,54 @@ def fid_score(real: ArrayLike, generated: ArrayLike) -> OptionalScore:
     ``real``, ``generated``: uint8 (N, H, W, 3) or float tensors (N, 3, H, W) in [0, 1];
     the sets need not be the same size or frame size.
     """
+    from ptx.models.inception import features, load_fid_inception
+
+    a, b = as_unit_frames(real, "real frames"), as_unit_frames(generated, "generated frames")
     problem = weights_problem(FID_KEYS)
     if problem is not None:
         return OptionalScore(None, f"FID unavailable: {problem}")
-    sizes = (int(real.shape[0]), int(generated.shape[0]))
+    sizes = (len(a), len(b))
     if min(sizes) < FID_MIN_FRAMES:
         return OptionalScore(
             None,
             f"FID unavailable: it needs at least {FID_MIN_FRAMES} frames per set, got "
             f"{sizes[0]} real and {sizes[1]} generated",
         )
-    return OptionalScore(None, "FID unavailable: its network is not implemented in ptx yet")
+    net = _load(load_fid_inception, "FID")
+    if isinstance(net, str):
+        return OptionalScore(None, net)
+    return OptionalScore(frechet_distance(features(net, a, BATCH), features(net, b, BATCH)))
+
+
+def frechet_distance(x: np.ndarray, y: np.ndarray) -> float:
+    """Frechet distance between Gaussians fitted to the rows of ``x`` (N, D) and ``y`` (M, D).
+
+    ``|mu_x - mu_y|^2 + tr(S_x) + tr(S_y) - 2 tr((S_x S_y)^1/2)`` with unbiased covariances.
+    The last trace is computed exactly without a matrix square root of a possibly singular
+    product: with centred rows A, B it is the sum of the singular values of
+    ``A B^T / sqrt((N-1)(M-1))`` (N x M, used when a set has fewer rows than D), else the
+    sum of the square roots of the eigenvalues of ``S_x^1/2 S_y S_x^1/2`` (D x D). Both are
+    symmetric positive semi-definite routes, so the result is real and, up to rounding,
+    >= 0.
+    """
+    x = np.asarray(x, dtype=np.float64)
+    y = np.asarray(y, dtype=np.float64)
+    if x.ndim != 2 or y.ndim != 2 or x.shape[1] != y.shape[1]:
+        raise ValueError(f"want (N, D) and (M, D) features, got {x.shape} and {y.shape}")
+    n, m, d = len(x), len(y), x.shape[1]
+    if min(n, m) < FID_MIN_FRAMES:
+        raise ValueError(f"need at least {FID_MIN_FRAMES} rows per set, got {n} and {m}")
+    a = x - x.mean(0)
+    b = y - y.mean(0)
+    mean_term = float(np.sum((x.mean(0) - y.mean(0)) ** 2))
+    trace_x = float(np.sum(a * a)) / (n - 1)
+    trace_y = float(np.sum(b * b)) / (m - 1)
+    if min(n, m) <= d:
+        cross = float(np.linalg.svd(a @ b.T, compute_uv=False).sum()) / np.sqrt((n - 1) * (m - 1))
+    else:
+        sx, sy = a.T @ a / (n - 1), b.T @ b / (m - 1)
+        vals, vecs = np.linalg.eigh(sx)
+        root = (vecs * np.sqrt(np.clip(vals, 0.0, None))) @ vecs.T
+        inner = np.linalg.eigvalsh(root @ sy @ root)
+        cross = float(np.sqrt(np.clip(inner, 0.0, None)).sum())
+    return max(mean_term + trace_x + trace_y - 2.0 * cross, 0.0)

@@ -115,6 +115,13 @@ def test_render_heldout_and_score_every_field(trained, tmp_path):
     assert (tmp_path / "report" / "psnr.png").is_file()
 
 
+@pytest.mark.usefixtures("perceptual_weights")
+def test_score_measures_lpips_and_fid_when_their_weights_are_there(trained):
+    res = score(trained.ws, "alice")
+    assert res.results["lpips"] > 0 and res.results["fid"] > 0
+    assert "lpips" not in res.reasons and "fid" not in res.reasons
+
+
 def test_render_a_pose_sequence_from_openpose_json(trained, tmp_path):
     from ptx.io.openpose import write_openpose_frames
     from ptx.pipeline.retarget_render import PoseSequenceConditions
