@@ -69,12 +69,18 @@ def weights_problem(keys: Sequence[str]) -> str | None:
     return None
 
 
-def _load(loader: Callable[[], _Net], metric: str) -> _Net | str:
-    """The loaded network, or the one-line reason it could not be loaded."""
-    try:
-        return loader()
-    except (PtxError, ValueError) as exc:
-        return f"{metric} unavailable: {exc}"
+def _network(
+    metric: str, keys: Sequence[str], loader: Callable[[], _Net], input_problem: str | None
+) -> _Net | OptionalScore:
+    """The loaded network, or the score saying why there is none: a weights problem first
+    (what the user must fetch), then ``input_problem``, then a file that does not load."""
+    problem = weights_problem(keys) or input_problem
+    if problem is None:
+        try:
+            return loader()
+        except (PtxError, ValueError) as exc:
+            problem = str(exc)
+    return OptionalScore(None, f"{metric} unavailable: {problem}")
 
 
 def lpips_score(output: ArrayLike, truth: ArrayLike) -> OptionalScore:
@@ -87,18 +93,15 @@ def lpips_score(output: ArrayLike, truth: ArrayLike) -> OptionalScore:
 
     out, ref = as_unit_frames(output, "output"), as_unit_frames(truth, "truth")
     check_same_shape(out, ref, "output and truth frames")
-    problem = weights_problem(LPIPS_KEYS)
-    if problem is not None:
-        return OptionalScore(None, f"LPIPS unavailable: {problem}")
-    if min(out.shape[-2:]) < LPIPS_MIN_SIZE:
-        return OptionalScore(
-            None,
-            f"LPIPS unavailable: frames of {out.shape[-1]}x{out.shape[-2]} are smaller than "
-            f"AlexNet's {LPIPS_MIN_SIZE}x{LPIPS_MIN_SIZE} minimum",
-        )
-    net = _load(load_lpips, "LPIPS")
-    if isinstance(net, str):
-        return OptionalScore(None, net)
+    too_small = (
+        f"frames of {out.shape[-1]}x{out.shape[-2]} are smaller than AlexNet's "
+        f"{LPIPS_MIN_SIZE}x{LPIPS_MIN_SIZE} minimum"
+    )
+    net = _network(
+        "LPIPS", LPIPS_KEYS, load_lpips, too_small if min(out.shape[-2:]) < LPIPS_MIN_SIZE else None
+    )
+    if isinstance(net, OptionalScore):
+        return net
     with torch.inference_mode():
         per_frame = torch.cat(
             [net(out[i : i + BATCH], ref[i : i + BATCH]) for i in range(0, len(out), BATCH)]
@@ -116,19 +119,18 @@ def fid_score(real: ArrayLike, generated: ArrayLike) -> OptionalScore:
     from ptx.models.inception import features, load_fid_inception
 
     a, b = as_unit_frames(real, "real frames"), as_unit_frames(generated, "generated frames")
-    problem = weights_problem(FID_KEYS)
-    if problem is not None:
-        return OptionalScore(None, f"FID unavailable: {problem}")
-    sizes = (len(a), len(b))
-    if min(sizes) < FID_MIN_FRAMES:
-        return OptionalScore(
-            None,
-            f"FID unavailable: it needs at least {FID_MIN_FRAMES} frames per set, got "
-            f"{sizes[0]} real and {sizes[1]} generated",
-        )
-    net = _load(load_fid_inception, "FID")
-    if isinstance(net, str):
-        return OptionalScore(None, net)
+    too_few = (
+        f"it needs at least {FID_MIN_FRAMES} frames per set, got {len(a)} real and "
+        f"{len(b)} generated"
+    )
+    net = _network(
+        "FID",
+        FID_KEYS,
+        load_fid_inception,
+        too_few if min(len(a), len(b)) < FID_MIN_FRAMES else None,
+    )
+    if isinstance(net, OptionalScore):
+        return net
     return OptionalScore(frechet_distance(features(net, a, BATCH), features(net, b, BATCH)))
 
 
