@@ -111,7 +111,11 @@ class _Selfie:
     def __init__(self) -> None:
         import mediapipe as mp
 
-        self._model = mp.solutions.selfie_segmentation.SelfieSegmentation(model_selection=0)
+        from ptx.pipeline.mediapipe_pose import QuietSolution
+
+        self._model = QuietSolution(
+            lambda: mp.solutions.selfie_segmentation.SelfieSegmentation(model_selection=0)
+        )
 
     def __call__(self, frame: np.ndarray, skeleton: np.ndarray) -> np.ndarray:
         prob = self._model.process(np.ascontiguousarray(frame)).segmentation_mask

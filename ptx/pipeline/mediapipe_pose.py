@@ -22,7 +22,14 @@ visibility where the hand was found, 0 where it was not.
 
 from __future__ import annotations
 
+import contextlib
+import os
+import re
+import sys
+import tempfile
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 import cv2
@@ -67,6 +74,59 @@ def mediapipe_to_body25(landmarks: np.ndarray, width: int, height: int) -> np.nd
     return np.concatenate([xy, vis[..., None]], axis=-1).astype(np.float32)
 
 
+_START_UP_CHATTER = re.compile(
+    r"INFO: Created TensorFlow Lite XNNPACK delegate"
+    r"|WARNING: All log messages before absl::InitializeLog\(\) is called"
+    r"|W0000 .*inference_feedback_manager\.cc"
+)
+"""Lines MediaPipe's C++ side prints on stderr when a graph starts: not for users."""
+
+
+@contextlib.contextmanager
+def start_up_chatter_held_back() -> Iterator[None]:
+    """Run a MediaPipe graph's start-up with its C++ log lines (file descriptor 2) caught;
+    afterwards, every caught line that is not known start-up chatter is passed on."""
+    try:
+        sys.stderr.flush()
+        saved = os.dup(2)
+    except (OSError, ValueError):  # no usable stderr: nothing to hold back
+        yield
+        return
+    with tempfile.TemporaryFile() as caught:
+        os.dup2(caught.fileno(), 2)
+        try:
+            yield
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+            caught.seek(0)
+            lines = caught.read().decode(errors="replace").splitlines()
+            kept = [line for line in lines if line and not _START_UP_CHATTER.match(line)]
+            if kept:
+                sys.stderr.write("\n".join(kept) + "\n")
+
+
+class QuietSolution:
+    """A MediaPipe solution (``process(rgb)``, ``close()``) built and first run with its
+    start-up chatter held back (:func:`start_up_chatter_held_back`)."""
+
+    def __init__(self, build: Callable[[], Any]) -> None:
+        with start_up_chatter_held_back():
+            self._model = build()
+        self._started = False
+
+    def process(self, rgb: np.ndarray) -> Any:
+        if self._started:
+            return self._model.process(rgb)
+        with start_up_chatter_held_back():
+            result = self._model.process(rgb)
+        self._started = True
+        return result
+
+    def close(self) -> None:
+        self._model.close()
+
+
 @dataclass
 class Detection:
     """MediaPipe's answer for one frame."""
@@ -102,9 +162,10 @@ class PoseTracker:
             min_tracking_confidence=min_tracking_confidence,
         )
         if hands:
-            self._model = mp.solutions.holistic.Holistic(refine_face_landmarks=False, **opts)
+            build = partial(mp.solutions.holistic.Holistic, refine_face_landmarks=False, **opts)
         else:
-            self._model = mp.solutions.pose.Pose(**opts)
+            build = partial(mp.solutions.pose.Pose, **opts)
+        self._model = QuietSolution(build)
         self.k = WITH_HANDS if hands else BODY_JOINTS
 
     def process(self, rgb: np.ndarray) -> Detection:
@@ -154,7 +215,9 @@ class CrowdCheck:
     def __init__(self) -> None:
         import mediapipe as mp
 
-        self._model = mp.solutions.selfie_segmentation.SelfieSegmentation(model_selection=1)
+        self._model = QuietSolution(
+            lambda: mp.solutions.selfie_segmentation.SelfieSegmentation(model_selection=1)
+        )
 
     def people(self, rgb: np.ndarray, det: Detection) -> int:
         """How many people ``rgb`` uint8 (H, W, 3) shows, given the tracker's ``det``."""

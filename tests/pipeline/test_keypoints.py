@@ -14,7 +14,12 @@ from ptx.errors import InputError, QualityError
 from ptx.io.openpose import write_openpose_frames
 from ptx.pipeline.crop import canonical_to_source
 from ptx.pipeline.keypoints import import_overrides, parse_import
-from ptx.pipeline.mediapipe_pose import CrowdCheck, PoseTracker, mediapipe_to_body25
+from ptx.pipeline.mediapipe_pose import (
+    CrowdCheck,
+    PoseTracker,
+    mediapipe_to_body25,
+    start_up_chatter_held_back,
+)
 from ptx.pipeline.runner import prepare_video
 
 NOSE, RSHOULDER, LSHOULDER = 0, 2, 5
@@ -249,3 +254,18 @@ def test_holistic_hands_go_to_the_slot_of_the_nearest_wrist():
     assert (kp[25:46] == 0).all()  # not the left-hand slot, whatever MediaPipe called it
     np.testing.assert_allclose(kp[46:67, 0], 21.0 + np.arange(21), atol=1e-4)
     assert kp[46:67, 2] == pytest.approx(0.9)
+
+
+def test_mediapipe_start_up_chatter_is_held_back_and_other_lines_pass(capfd):
+    with PoseTracker(segmentation=False) as tracker:
+        tracker.process(np.zeros((64, 64, 3), np.uint8))
+    crowd = CrowdCheck()
+    crowd._model.process(np.zeros((64, 64, 3), np.uint8))
+    crowd.close()
+    err = capfd.readouterr().err
+    assert "inference_feedback_manager" not in err and "XNNPACK" not in err
+    with pytest.raises(RuntimeError, match="graph failed"), start_up_chatter_held_back():
+        os.write(2, b"W0000 00:00:1.0 1 inference_feedback_manager.cc:114] Feedback\n")
+        os.write(2, b"E0000 calculator_graph.cc:1] a real problem\n")
+        raise RuntimeError("graph failed")
+    assert capfd.readouterr().err == "E0000 calculator_graph.cc:1] a real problem\n"
