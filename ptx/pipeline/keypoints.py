@@ -184,7 +184,6 @@ def _track(ctx: StageContext, todo: list[int], t_count: int, k: int) -> None:
         min_detection_confidence=cfg.min_detection_confidence,
         min_tracking_confidence=cfg.min_tracking_confidence,
     )
-    crowd = CrowdCheck() if cfg.crowd_check_every else None
 
     def read(c: int) -> np.ndarray:
         return ctx.read("frames_analysis", c * chunk, min(t_count, (c + 1) * chunk))
@@ -192,6 +191,7 @@ def _track(ctx: StageContext, todo: list[int], t_count: int, k: int) -> None:
     with tracker, ThreadPoolExecutor(max_workers=2, thread_name_prefix="ptx-io") as pool:
         writing: Future | None = None
         upcoming = pool.submit(read, todo[0])
+        crowd = CrowdCheck() if cfg.crowd_check_every else None
         try:
             for i, c in enumerate(todo):
                 frames = upcoming.result()

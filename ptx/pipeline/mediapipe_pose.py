@@ -27,6 +27,7 @@ import os
 import re
 import sys
 import tempfile
+import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from functools import partial
@@ -75,56 +76,119 @@ def mediapipe_to_body25(landmarks: np.ndarray, width: int, height: int) -> np.nd
 
 
 _START_UP_CHATTER = re.compile(
-    r"INFO: Created TensorFlow Lite XNNPACK delegate"
-    r"|WARNING: All log messages before absl::InitializeLog\(\) is called"
-    r"|W0000 .*inference_feedback_manager\.cc"
+    rb"INFO: Created TensorFlow Lite XNNPACK delegate"
+    rb"|WARNING: All log messages before absl::InitializeLog\(\) is called"
+    rb"|W0000 .*inference_feedback_manager\.cc"
+    rb"|W0000 .*landmark_projection_calculator\.cc:\d+\] Using NORM_RECT without IMAGE_DIM"
 )
-"""Lines MediaPipe's C++ side prints on stderr when a graph starts: not for users."""
+"""Lines MediaPipe's C++ side prints on stderr as its models start: not for users."""
+
+
+class _StderrHold:
+    """Process-wide, counted: while anyone holds it, what is written to file descriptor 2
+    goes to a temporary file; when the last holder lets go, everything caught except whole
+    lines of known start-up chatter is written on, byte for byte.
+
+    Counted because MediaPipe graphs start asynchronously and overlap: a tracker and a
+    crowd check are both starting while the first frames run."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._holders = 0
+        self._saved: int | None = None
+        self._caught: Any = None
+
+    def acquire(self) -> None:
+        with self._lock:
+            self._holders += 1
+            if self._holders > 1:
+                return
+            try:
+                sys.stderr.flush()
+                saved = os.dup(2)
+            except (OSError, ValueError):  # no usable stderr: nothing to hold back
+                return
+            self._caught = tempfile.TemporaryFile()  # noqa: SIM115 (held across calls)
+            os.dup2(self._caught.fileno(), 2)
+            self._saved = saved
+
+    def release(self) -> None:
+        with self._lock:
+            self._holders -= 1
+            if self._holders or self._saved is None:
+                return
+            with contextlib.suppress(OSError, ValueError):
+                sys.stderr.flush()  # Python's own buffered lines belong before the release
+            os.dup2(self._saved, 2)
+            os.close(self._saved)
+            self._caught.seek(0)
+            lines = self._caught.read().splitlines(keepends=True)
+            self._caught.close()
+            self._saved = self._caught = None
+            kept = b"".join(line for line in lines if not _START_UP_CHATTER.match(line))
+            if kept:
+                os.write(2, kept)
+
+
+_HOLD = _StderrHold()
 
 
 @contextlib.contextmanager
 def start_up_chatter_held_back() -> Iterator[None]:
-    """Run a MediaPipe graph's start-up with its C++ log lines (file descriptor 2) caught;
-    afterwards, every caught line that is not known start-up chatter is passed on."""
+    """Hold back MediaPipe's start-up chatter for the duration (see :class:`_StderrHold`)."""
+    _HOLD.acquire()
     try:
-        sys.stderr.flush()
-        saved = os.dup(2)
-    except (OSError, ValueError):  # no usable stderr: nothing to hold back
         yield
-        return
-    with tempfile.TemporaryFile() as caught:
-        os.dup2(caught.fileno(), 2)
-        try:
-            yield
-        finally:
-            os.dup2(saved, 2)
-            os.close(saved)
-            caught.seek(0)
-            lines = caught.read().decode(errors="replace").splitlines()
-            kept = [line for line in lines if line and not _START_UP_CHATTER.match(line)]
-            if kept:
-                sys.stderr.write("\n".join(kept) + "\n")
+    finally:
+        _HOLD.release()
 
 
 class QuietSolution:
-    """A MediaPipe solution (``process(rgb)``, ``close()``) built and first run with its
-    start-up chatter held back (:func:`start_up_chatter_held_back`)."""
+    """A MediaPipe solution (``process(rgb)``, ``close()``) whose start-up chatter is held
+    back (:func:`start_up_chatter_held_back`) from the moment it is built until
+    ``started(result)`` says its models have all run (a pose model loads its landmark model
+    only on the first frame with a person), or ``patience`` calls at most."""
 
-    def __init__(self, build: Callable[[], Any]) -> None:
-        with start_up_chatter_held_back():
+    def __init__(
+        self,
+        build: Callable[[], Any],
+        started: Callable[[Any], bool] = lambda result: True,
+        patience: int = 30,
+    ) -> None:
+        _HOLD.acquire()
+        self._holding = True
+        try:
             self._model = build()
-        self._started = False
+        except BaseException:
+            self._let_go()
+            raise
+        self._started = started
+        self._calls_left = patience
 
     def process(self, rgb: np.ndarray) -> Any:
-        if self._started:
-            return self._model.process(rgb)
-        with start_up_chatter_held_back():
+        try:
             result = self._model.process(rgb)
-        self._started = True
+        except BaseException:
+            self._let_go()
+            raise
+        if self._holding:
+            self._calls_left -= 1
+            if self._calls_left <= 0 or self._started(result):
+                self._let_go()
         return result
 
+    def _let_go(self) -> None:
+        if self._holding:
+            self._holding = False
+            _HOLD.release()
+
     def close(self) -> None:
+        self._let_go()
         self._model.close()
+
+    def __del__(self) -> None:  # never leave stderr held by a solution nobody closed
+        if getattr(self, "_holding", False):
+            self._let_go()
 
 
 @dataclass
@@ -165,7 +229,7 @@ class PoseTracker:
             build = partial(mp.solutions.holistic.Holistic, refine_face_landmarks=False, **opts)
         else:
             build = partial(mp.solutions.pose.Pose, **opts)
-        self._model = QuietSolution(build)
+        self._model = QuietSolution(build, lambda res: res.pose_landmarks is not None)
         self.k = WITH_HANDS if hands else BODY_JOINTS
 
     def process(self, rgb: np.ndarray) -> Detection:

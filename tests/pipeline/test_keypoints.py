@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -17,6 +20,7 @@ from ptx.pipeline.keypoints import import_overrides, parse_import
 from ptx.pipeline.mediapipe_pose import (
     CrowdCheck,
     PoseTracker,
+    QuietSolution,
     mediapipe_to_body25,
     start_up_chatter_held_back,
 )
@@ -256,16 +260,44 @@ def test_holistic_hands_go_to_the_slot_of_the_nearest_wrist():
     assert kp[46:67, 2] == pytest.approx(0.9)
 
 
-def test_mediapipe_start_up_chatter_is_held_back_and_other_lines_pass(capfd):
-    with PoseTracker(segmentation=False) as tracker:
-        tracker.process(np.zeros((64, 64, 3), np.uint8))
-    crowd = CrowdCheck()
-    crowd._model.process(np.zeros((64, 64, 3), np.uint8))
-    crowd.close()
-    err = capfd.readouterr().err
-    assert "inference_feedback_manager" not in err and "XNNPACK" not in err
+QUIET_CHILD = """
+import sys, time
+import numpy as np
+from ptx.pipeline.mediapipe_pose import CrowdCheck, PoseTracker
+person = np.load(sys.argv[1])
+with PoseTracker() as tracker:  # the landmark model starts on the first frame with a person
+    time.sleep(0.5)  # graphs start in their own threads, before the first frame comes
+    assert not tracker.process(np.zeros_like(person)).found
+    det = tracker.process(person)
+    assert det.found and tracker.process(person).found
+crowd = CrowdCheck()
+assert crowd.people(person, det) == 1
+crowd.close()
+print("tracked")
+"""
+
+
+def test_mediapipe_start_up_chatter_is_held_back_and_other_lines_pass(
+    capfd, astronaut, render, tmp_path
+):
+    """In a fresh process (MediaPipe prints some lines once per process)."""
+    np.save(tmp_path / "person.npy", render(astronaut.placements[0]))
+    child = [sys.executable, "-c", QUIET_CHILD, str(tmp_path / "person.npy")]
+    res = subprocess.run(child, capture_output=True, text=True, check=False)
+    assert res.returncode == 0 and res.stdout == "tracked\n", res.stderr
+    for chatter in ("XNNPACK", "inference_feedback_manager", "NORM_RECT", "absl::InitializeLog"):
+        assert chatter not in res.stderr
     with pytest.raises(RuntimeError, match="graph failed"), start_up_chatter_held_back():
         os.write(2, b"W0000 00:00:1.0 1 inference_feedback_manager.cc:114] Feedback\n")
-        os.write(2, b"E0000 calculator_graph.cc:1] a real problem\n")
+        os.write(2, b"E0000 calculator_graph.cc:1] a real problem\n50%\r")
         raise RuntimeError("graph failed")
-    assert capfd.readouterr().err == "E0000 calculator_graph.cc:1] a real problem\n"
+    assert capfd.readouterr().err == "E0000 calculator_graph.cc:1] a real problem\n50%\r"
+    idle = SimpleNamespace(close=lambda: None)  # a solution that does nothing
+    first, second = QuietSolution(lambda: idle), QuietSolution(lambda: idle)  # overlapping
+    os.write(2, b"INFO: Created TensorFlow Lite XNNPACK delegate for CPU.\nheld 1\n")
+    first.close()  # not the last holder: still held
+    os.write(2, b"held 2\n")
+    assert capfd.readouterr().err == ""
+    second.close()
+    os.write(2, b"free\n")
+    assert capfd.readouterr().err == "held 1\nheld 2\nfree\n"
