@@ -17,7 +17,6 @@ import argparse
 import itertools
 import json
 import os
-import resource
 import statistics
 import subprocess
 import sys
@@ -32,7 +31,7 @@ import numpy as np
 import psutil
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import write_result
+from common import peak_rss_mb, write_result
 
 from ptx.cache.store import VideoStore
 from ptx.cache.workspace import Workspace
@@ -173,7 +172,7 @@ def rss_in_this_process(root: Path, frames: int) -> dict:
     return {
         "rss_before_stage_mb": before / 2**20,
         "rss_peak_sampled_mb": peak[0] / 2**20,
-        "ru_maxrss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "peak_rss_mb": peak_rss_mb(),
         "wall_s": wall,
     }
 

@@ -29,15 +29,17 @@ from ptx.pipeline.transfer import subject_store, transfer
 SIZE = 256
 FAST = {"rigid_iters": 20, "pose_iters": 40, "silhouette_iters": 0}
 
-CHILD = """
-import json, resource, sys
+CHILD = f"""
+import json, sys
 from pathlib import Path
+sys.path.insert(0, {str(Path(__file__).resolve().parent)!r})
+from common import peak_rss_mb
 from ptx.cache.workspace import Workspace
 from ptx.pipeline.transfer import transfer
 ws, src, out, over = Workspace(sys.argv[1]), Path(sys.argv[2]), Path(sys.argv[3]), json.loads(sys.argv[4])
+start = peak_rss_mb()
 res = transfer(ws, src, sys.argv[5], out, prepare_overrides=over)
-print(json.dumps({"frames": res.frames, "peak_rss_mb":
-      resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+print(json.dumps({{"frames": res.frames, "peak_rss_mb": peak_rss_mb(), "after_imports_mb": start}}))
 """
 
 
