@@ -26,7 +26,7 @@ import numpy as np
 import torch
 
 from ptx import weights
-from ptx.errors import PtxError
+from ptx.errors import InputError, PtxError
 from ptx.metrics._arrays import ArrayLike, as_unit_frames, check_same_shape
 
 LPIPS_KEYS = ("alexnet", "lpips_alex")
@@ -91,47 +91,53 @@ def lpips_score(output: ArrayLike, truth: ArrayLike) -> OptionalScore:
     """
     from ptx.models.lpips import load_lpips
 
-    out, ref = as_unit_frames(output, "output"), as_unit_frames(truth, "truth")
-    check_same_shape(out, ref, "output and truth frames")
-    too_small = (
-        f"frames of {out.shape[-1]}x{out.shape[-2]} are smaller than AlexNet's "
-        f"{LPIPS_MIN_SIZE}x{LPIPS_MIN_SIZE} minimum"
-    )
-    net = _network(
-        "LPIPS", LPIPS_KEYS, load_lpips, too_small if min(out.shape[-2:]) < LPIPS_MIN_SIZE else None
-    )
+    n = len(output)
+    if len(truth) != n:
+        raise InputError(f"output and truth differ in frame count: {n} and {len(truth)}.")
+    input_problem = "there are no frames to compare" if not n else None
+    if n:
+        h, w = as_unit_frames(output[:1], "output").shape[-2:]
+        if min(h, w) < LPIPS_MIN_SIZE:
+            input_problem = (
+                f"frames of {w}x{h} are smaller than AlexNet's "
+                f"{LPIPS_MIN_SIZE}x{LPIPS_MIN_SIZE} minimum"
+            )
+    net = _network("LPIPS", LPIPS_KEYS, load_lpips, input_problem)
     if isinstance(net, OptionalScore):
         return net
+    per_frame = []
     with torch.inference_mode():
-        per_frame = torch.cat(
-            [net(out[i : i + BATCH], ref[i : i + BATCH]) for i in range(0, len(out), BATCH)]
-        )
-    values = per_frame.double().numpy()
+        for i in range(0, n, BATCH):  # frames turn into floats a batch at a time
+            out = as_unit_frames(output[i : i + BATCH], "output")
+            ref = as_unit_frames(truth[i : i + BATCH], "truth")
+            check_same_shape(out, ref, "output and truth frames")
+            per_frame.append(net(out, ref))
+    values = torch.cat(per_frame).double().numpy()
     return OptionalScore(float(values.mean()), per_frame=values)
 
 
 def fid_score(real: ArrayLike, generated: ArrayLike) -> OptionalScore:
     """FID between two sets of frames, or None with the reason.
 
-    ``real``, ``generated``: uint8 (N, H, W, 3) or float tensors (N, 3, H, W) in [0, 1];
-    the sets need not be the same size or frame size.
+    ``real``, ``generated``: uint8 numpy (N, H, W, 3) or float tensors (N, 3, H, W) in
+    [0, 1]; the sets need not be the same size or frame size.
     """
     from ptx.models.inception import features, load_fid_inception
 
-    a, b = as_unit_frames(real, "real frames"), as_unit_frames(generated, "generated frames")
+    sizes = len(real), len(generated)
     too_few = (
-        f"it needs at least {FID_MIN_FRAMES} frames per set, got {len(a)} real and "
-        f"{len(b)} generated"
+        f"it needs at least {FID_MIN_FRAMES} frames per set, got {sizes[0]} real and "
+        f"{sizes[1]} generated"
     )
     net = _network(
-        "FID",
-        FID_KEYS,
-        load_fid_inception,
-        too_few if min(len(a), len(b)) < FID_MIN_FRAMES else None,
+        "FID", FID_KEYS, load_fid_inception, too_few if min(sizes) < FID_MIN_FRAMES else None
     )
     if isinstance(net, OptionalScore):
         return net
-    return OptionalScore(frechet_distance(features(net, a, BATCH), features(net, b, BATCH)))
+    # features() turns frames into floats a batch at a time
+    return OptionalScore(
+        frechet_distance(features(net, real, BATCH), features(net, generated, BATCH))
+    )
 
 
 def frechet_distance(x: np.ndarray, y: np.ndarray) -> float:

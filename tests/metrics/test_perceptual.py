@@ -11,6 +11,7 @@ import scipy.linalg
 import torch
 
 from ptx import weights
+from ptx.errors import InputError
 from ptx.metrics import perceptual
 from ptx.metrics.perceptual import fid_score, frechet_distance, lpips_score
 
@@ -66,6 +67,9 @@ def test_lpips_per_frame_with_weights_present() -> None:
     assert lp.value == pytest.approx(lp.per_frame.mean())
     small = lpips_score(_frames(16), _frames(16))
     assert small.value is None and "smaller than AlexNet's 32x32 minimum" in small.reason
+    assert "no frames to compare" in lpips_score(truth[:0], truth[:0]).reason
+    with pytest.raises(InputError, match="differ in frame count: 4 and 3"):
+        lpips_score(output, truth[:3])
 
 
 @pytest.mark.usefixtures("perceptual_weights")
