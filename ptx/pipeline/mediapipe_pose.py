@@ -28,7 +28,7 @@ import re
 import sys
 import tempfile
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
 from typing import Any
@@ -133,19 +133,9 @@ class _StderrHold:
 _HOLD = _StderrHold()
 
 
-@contextlib.contextmanager
-def start_up_chatter_held_back() -> Iterator[None]:
-    """Hold back MediaPipe's start-up chatter for the duration (see :class:`_StderrHold`)."""
-    _HOLD.acquire()
-    try:
-        yield
-    finally:
-        _HOLD.release()
-
-
 class QuietSolution:
     """A MediaPipe solution (``process(rgb)``, ``close()``) whose start-up chatter is held
-    back (:func:`start_up_chatter_held_back`) from the moment it is built until
+    back (:class:`_StderrHold`) from the moment it is built until
     ``started(result)`` says its models have all run (a pose model loads its landmark model
     only on the first frame with a person), or ``patience`` calls at most."""
 

@@ -22,7 +22,6 @@ from ptx.pipeline.mediapipe_pose import (
     PoseTracker,
     QuietSolution,
     mediapipe_to_body25,
-    start_up_chatter_held_back,
 )
 from ptx.pipeline.runner import prepare_video
 
@@ -287,10 +286,15 @@ def test_mediapipe_start_up_chatter_is_held_back_and_other_lines_pass(
     assert res.returncode == 0 and res.stdout == "tracked\n", res.stderr
     for chatter in ("XNNPACK", "inference_feedback_manager", "NORM_RECT", "absl::InitializeLog"):
         assert chatter not in res.stderr
-    with pytest.raises(RuntimeError, match="graph failed"), start_up_chatter_held_back():
+
+    def failing(rgb: np.ndarray) -> None:
         os.write(2, b"W0000 00:00:1.0 1 inference_feedback_manager.cc:114] Feedback\n")
         os.write(2, b"E0000 calculator_graph.cc:1] a real problem\n50%\r")
         raise RuntimeError("graph failed")
+
+    broken = QuietSolution(lambda: SimpleNamespace(process=failing, close=lambda: None))
+    with pytest.raises(RuntimeError, match="graph failed"):
+        broken.process(np.zeros((4, 4, 3), np.uint8))
     assert capfd.readouterr().err == "E0000 calculator_graph.cc:1] a real problem\n50%\r"
     idle = SimpleNamespace(close=lambda: None)  # a solution that does nothing
     first, second = QuietSolution(lambda: idle), QuietSolution(lambda: idle)  # overlapping
