@@ -18,10 +18,10 @@ from common import write_result
 
 from ptx.body.synth import SynthConfig, gt_dir_for, synthesize
 from ptx.cache.workspace import Workspace
+from ptx.perform.score import score
 from ptx.pipeline.keypoints import import_overrides
 from ptx.pipeline.runner import prepare_video
-from ptx.pipeline.score import score
-from ptx.pipeline.train import train
+from ptx.training.run import train
 
 SYNTH = SynthConfig(motion="dance", frames=120, size=128, seed=0)
 

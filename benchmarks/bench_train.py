@@ -28,14 +28,14 @@ from PIL import Image
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import RESULTS, write_result
 
+from ptx.body.toydata import make_toy_subject
 from ptx.cache.store import VideoStore
 from ptx.cache.workspace import Workspace
-from ptx.models.d2g.config import resolve_config
-from ptx.models.d2g.toydata import make_toy_subject
-from ptx.models.d2g.trainer import D2GTrainer
-from ptx.pipeline.train_data import BatchSampler
-from ptx.pipeline.train_load import from_arrays, load_subject_data
-from ptx.pipeline.train_loop import init_from_data
+from ptx.methods.d2g.config import resolve_config
+from ptx.methods.d2g.trainer import D2GTrainer
+from ptx.training.data import BatchSampler
+from ptx.training.load import from_arrays, load_subject_data
+from ptx.training.loop import init_from_data
 
 
 def load() -> float:

@@ -20,11 +20,11 @@ from common import write_result
 
 from ptx.body.synth import SynthConfig, gt_dir_for, synthesize
 from ptx.cache.workspace import Workspace
+from ptx.perform.render import StoreConditions, load_model, render_fps, resolve_run
+from ptx.perform.transfer import subject_store, transfer
 from ptx.pipeline.keypoints import import_overrides
-from ptx.pipeline.render import StoreConditions, load_model, render_fps, resolve_run
 from ptx.pipeline.runner import prepare_video
-from ptx.pipeline.train import train
-from ptx.pipeline.transfer import subject_store, transfer
+from ptx.training.run import train
 
 SIZE = 256
 FAST = {"rigid_iters": 20, "pose_iters": 40, "silhouette_iters": 0}
@@ -35,7 +35,7 @@ from pathlib import Path
 sys.path.insert(0, {str(Path(__file__).resolve().parent)!r})
 from common import peak_rss_mb
 from ptx.cache.workspace import Workspace
-from ptx.pipeline.transfer import transfer
+from ptx.perform.transfer import transfer
 ws, src, out, over = Workspace(sys.argv[1]), Path(sys.argv[2]), Path(sys.argv[3]), json.loads(sys.argv[4])
 start = peak_rss_mb()
 res = transfer(ws, src, sys.argv[5], out, prepare_overrides=over)

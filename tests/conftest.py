@@ -85,7 +85,7 @@ def _random_inception(seed: int):
     lets the signal fade over 94 layers) and whose BatchNorm buffers are not neutral."""
     from torch import nn
 
-    from ptx.models.inception import FIDInceptionV3
+    from ptx.metrics.inception import FIDInceptionV3
 
     g = torch.Generator().manual_seed(seed)
     net = FIDInceptionV3().eval().requires_grad_(False)
@@ -108,7 +108,7 @@ def random_inception():
 
 def _random_alexnet(seed: int) -> dict[str, torch.Tensor]:
     """A random AlexNet trunk under the official file's key names (``features.0.weight``)."""
-    from ptx.models.lpips import alexnet_features
+    from ptx.metrics.lpips import alexnet_features
 
     torch.manual_seed(seed)
     return {f"features.{k}": v for k, v in alexnet_features().state_dict().items()}

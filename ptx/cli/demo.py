@@ -9,7 +9,7 @@ import typer
 from ptx.cli.options import workspace_at, workspace_option
 from ptx.cli.reporting import RichReporter, out_console
 from ptx.cli.train import RichTrainReporter
-from ptx.pipeline.demo import run_demo
+from ptx.tools.demo import run_demo
 
 
 def demo(

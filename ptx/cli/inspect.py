@@ -10,7 +10,7 @@ from ptx.cache.store import VideoStore
 from ptx.cache.workspace import Workspace
 from ptx.cli.options import workspace_option
 from ptx.cli.reporting import out_console
-from ptx.pipeline.inspect import contact_sheet, resolve_videos, write_png
+from ptx.tools.inspect import contact_sheet, resolve_videos, write_png
 
 
 def inspect(

@@ -8,8 +8,8 @@ import typer
 
 from ptx.cli.options import workspace_at, workspace_option
 from ptx.cli.reporting import RichReporter, out_console, outcome_table
+from ptx.config import parse_assignments
 from ptx.errors import InputError
-from ptx.pipeline.configs import parse_assignments
 from ptx.pipeline.keypoints import import_overrides
 from ptx.pipeline.runner import prepare_video
 

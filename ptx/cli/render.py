@@ -9,7 +9,7 @@ import typer
 from ptx.cache.workspace import Workspace
 from ptx.cli.options import workspace_option
 from ptx.cli.reporting import out_console
-from ptx.pipeline.render import render_subject
+from ptx.perform.render import render_subject
 
 
 def render(

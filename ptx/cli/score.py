@@ -10,7 +10,7 @@ from rich.table import Table
 from ptx.cache.workspace import Workspace
 from ptx.cli.options import workspace_option
 from ptx.cli.reporting import out_console
-from ptx.pipeline.score import METRICS, ScoreResult, save_json, score
+from ptx.perform.score import METRICS, ScoreResult, save_json, score
 
 _FORMATS = {
     "ssim": ".4f",

@@ -10,7 +10,7 @@ from rich.table import Table
 from ptx.cache.workspace import Workspace
 from ptx.cli.options import workspace_option
 from ptx.cli.reporting import out_console
-from ptx.pipeline.status import workspace_status
+from ptx.tools.status import workspace_status
 
 _COLOURS = {"complete": "green", "stale": "yellow", "partial": "magenta", "missing": "red"}
 

@@ -85,8 +85,8 @@ def train(
     ),
 ) -> None:
     """Train the D2G-Net renderer of a prepared subject (resumable; TensorBoard in the run folder)."""
-    from ptx.pipeline.train import train as train_subject
-    from ptx.pipeline.train_uv import pretrain_uv as pretrain
+    from ptx.methods.d2g.pretrain import pretrain_uv as pretrain
+    from ptx.training.run import train as train_subject
 
     overrides: dict[str, str | int] = dict(_overrides(set_))
     if steps is not None:

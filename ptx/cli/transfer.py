@@ -9,7 +9,7 @@ import typer
 from ptx.cache.workspace import Workspace
 from ptx.cli.options import workspace_option
 from ptx.cli.reporting import RichReporter, out_console
-from ptx.pipeline.transfer import transfer as run_transfer
+from ptx.perform.transfer import transfer as run_transfer
 
 
 def transfer(

@@ -5,11 +5,11 @@ is absent (or its hash differs, or it cannot be read), the score is ``None`` wit
 reason, which ``ptx score`` shows in its table and writes as ``null`` in its JSON: never a
 silent skip.
 
-- LPIPS (Zhang et al. 2018, v0.1, AlexNet trunk; :mod:`ptx.models.lpips`): per frame,
+- LPIPS (Zhang et al. 2018, v0.1, AlexNet trunk; :mod:`ptx.metrics.lpips`): per frame,
   between each output frame and its real frame, then the mean. Needs the AlexNet ImageNet
   weights (``alexnet``) and LPIPS's linear layers (``lpips_alex``), frames of at least
   :data:`LPIPS_MIN_SIZE` pixels a side. Lower is better; 0 for identical frames.
-- FID (Heusel et al. 2017; :mod:`ptx.models.inception`): the Frechet distance between
+- FID (Heusel et al. 2017; :mod:`ptx.metrics.inception`): the Frechet distance between
   Gaussians fitted to the 2048-d pool features of pytorch-fid's InceptionV3 on the real and
   on the generated set (``inception_fid``). Frames are resized to 299x299 (bilinear), as
   pytorch-fid does. With few frames (a held-out tail of tens) FID is biased upwards: compare
@@ -89,7 +89,7 @@ def lpips_score(output: ArrayLike, truth: ArrayLike) -> OptionalScore:
     ``output``, ``truth``: the same frames, uint8 (T, H, W, 3) or float tensors (T, 3, H, W)
     in [0, 1] (see :mod:`ptx.metrics._arrays`).
     """
-    from ptx.models.lpips import load_lpips
+    from ptx.metrics.lpips import load_lpips
 
     n = len(output)
     if len(truth) != n:
@@ -122,7 +122,7 @@ def fid_score(real: ArrayLike, generated: ArrayLike) -> OptionalScore:
     ``real``, ``generated``: uint8 numpy (N, H, W, 3) or float tensors (N, 3, H, W) in
     [0, 1]; the sets need not be the same size or frame size.
     """
-    from ptx.models.inception import features, load_fid_inception
+    from ptx.metrics.inception import features, load_fid_inception
 
     sizes = len(real), len(generated)
     too_few = (

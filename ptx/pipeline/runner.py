@@ -22,9 +22,9 @@ from ptx import __version__
 from ptx.cache.records import StageRecord, config_hash
 from ptx.cache.store import SCHEMA_VERSION, VideoStore
 from ptx.cache.workspace import Workspace, file_content_hash, name_from_path, validate_name
+from ptx.config import build_config
 from ptx.errors import InputError, PtxError, StageError
 from ptx.io.video import MIN_FRAMES, probe_video
-from ptx.pipeline.configs import build_config
 from ptx.pipeline.registry import STAGES, producers
 from ptx.pipeline.stage import SOURCE, NullReporter, Reporter, StageContext, StageOutcome
 

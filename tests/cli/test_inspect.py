@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from ptx.io.openpose import write_openpose_frames
-from ptx.pipeline.inspect import pick_frames
+from ptx.tools.inspect import pick_frames
 
 
 def _figure(n: int, w: int, h: int) -> np.ndarray:

@@ -1,0 +1,120 @@
+"""The D2G generator as one module: UV generator -> hybrid texture -> translator,
+composited over a learnable background.
+
+``D2GRenderer.forward`` returns a :class:`RenderOutput`; every image is float in [-1, 1]
+(B, C, H, W). This is also what transfer and scoring run, so it takes only what exists at
+inference time: the pose label, the body-model IUV (when built with ``iuv_input``) and
+which video's background to use (or an explicit background image).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+from torch import nn
+
+from ptx.methods.d2g.texture import HybridTexture
+from ptx.methods.d2g.translator import D2GTranslator
+from ptx.methods.d2g.uv_generator import UVGenerator
+
+
+@dataclass
+class RenderOutput:
+    """What one forward pass computes (B images of H x W); with ``uv_only`` only
+    ``logits`` and ``uv`` are set."""
+
+    logits: torch.Tensor
+    """float (B, 25, H, W): part logits, 0 = background."""
+    uv: torch.Tensor
+    """float (B, 48, H, W) in [-1, 1]: per-part UV."""
+    alpha: torch.Tensor | None
+    """float (B, 1, H, W): person probability 1 - P_0."""
+    hybrid: torch.Tensor | None
+    """float (B, C_tex, H, W): the sampled hybrid texture I_ht."""
+    fg: torch.Tensor | None
+    """float (B, 3, H, W): the translator's foreground I_fg."""
+    background: torch.Tensor | None
+    """float (B, 3, H, W): the background used."""
+    output: torch.Tensor | None
+    """float (B, 3, H, W): I_syn = I_fg * alpha + background * (1 - alpha)."""
+    static: torch.Tensor | None
+    """float (B, 3, H, W): the static composite (texture RGB instead of I_fg)."""
+
+
+def pose_channels(cfg: Any) -> int:
+    """Channels of the pose label a config implies (3 or 6 per frame, times frames)."""
+    return (6 if cfg.use_label3d else 3) * cfg.pose_frames
+
+
+class D2GRenderer(nn.Module):
+    """UV generator + hybrid texture + translator + one learnable background per video."""
+
+    def __init__(self, cfg: Any, n_backgrounds: int = 1) -> None:
+        super().__init__()
+        c_pose = pose_channels(cfg)
+        self.uv_generator = UVGenerator(
+            c_pose,
+            cfg.uv_width,
+            cfg.uv_down,
+            cfg.uv_res,
+            cap=cfg.width_cap,
+            iuv_input=cfg.iuv_input,
+            prior_logit=cfg.prior_logit,
+            prior_offset=cfg.prior_offset,
+        )
+        self.texture = HybridTexture(cfg.tex_size, cfg.tex_channels, topk=cfg.tex_topk)
+        self.translator = D2GTranslator(
+            cfg.tex_channels,
+            c_pose,
+            cfg.tr_width,
+            cfg.tr_down,
+            cfg.tr_res,
+            cap=cfg.width_cap,
+            pose_condition=cfg.pose_condition,
+            residual=cfg.tr_residual,
+        )
+        self.background = nn.Parameter(torch.zeros(n_backgrounds, 3, cfg.size, cfg.size))
+
+    def forward(
+        self,
+        pose: torch.Tensor,
+        iuv: torch.Tensor | None = None,
+        video: torch.Tensor | None = None,
+        background: torch.Tensor | None = None,
+        translate: bool = True,
+        uv_only: bool = False,
+        bg_gate: torch.Tensor | None = None,
+    ) -> RenderOutput:
+        """``pose``: float (B, C_pose, H, W) in [-1, 1]; ``iuv``: uint8 (B, 3, H, W);
+        ``video``: int64 (B,) index of each item's learned background (default 0), or
+        ``background``: float (B or 1, 3, H, W) to composite over instead. With
+        ``translate=False`` the translator is skipped (``fg`` is the static RGB). In
+        training, ``bg_gate`` (float (B, 1, H, W) in [0, 1], the person mask) stops the
+        learned background's gradient where the person is, so the person never gets baked
+        into the background where the body model's outline misses them."""
+        logits, uv = self.uv_generator(pose, iuv)
+        if uv_only:
+            return RenderOutput(logits, uv, None, None, None, None, None, None)
+        probs = torch.softmax(logits.float(), dim=1)
+        alpha = 1.0 - probs[:, :1]
+        hybrid = self.texture(probs, uv.float())
+        static_fg = hybrid[:, :3]
+        fg = self.translator(hybrid.to(pose.dtype), pose).float() if translate else static_fg
+        if background is None:
+            idx = video if video is not None else torch.zeros(len(pose), dtype=torch.long)
+            background = self.background[idx.to(self.background.device)]
+        bg = background.float().expand(len(pose), -1, -1, -1)
+        if bg_gate is not None:
+            bg = bg * (1.0 - bg_gate) + bg.detach() * bg_gate
+        return RenderOutput(
+            logits=logits,
+            uv=uv,
+            alpha=alpha,
+            hybrid=hybrid,
+            fg=fg,
+            background=bg,
+            output=fg * alpha + bg * (1.0 - alpha),
+            static=static_fg * alpha + bg * (1.0 - alpha),
+        )

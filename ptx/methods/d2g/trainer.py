@@ -1,0 +1,219 @@
+"""D2G-Net's optimisation: networks, optimizers, schedules, one training step, state.
+
+Phases by step (``uv_warmup`` is 0 when a pretrained UV generator was loaded):
+
+- ``[0, uv_warmup)``: the UV generator alone, on the IUV pseudo ground truth;
+- ``[uv_warmup, uv_warmup + gan_start)``: everything but the GAN and temporal losses;
+- after that: every loss.
+
+Nothing here draws random numbers after construction, so a run is a function of its seed,
+its data order and its step, which is what makes ``--resume`` exact.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import warnings
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+from torch.nn import functional as F
+
+from ptx.errors import StageError
+from ptx.methods.d2g import losses as L
+from ptx.methods.d2g.renderer import D2GRenderer, pose_channels
+from ptx.nn.discriminator import MultiScaleDiscriminator
+from ptx.nn.vgg import VGGLoss
+
+
+class NonFiniteLoss(StageError):
+    """A loss became NaN or infinite; nothing was updated with it."""
+
+
+@dataclass
+class LinearDecay:
+    """Learning-rate factor: 1, then linear to 0 from ``start`` of ``total`` steps."""
+
+    total: int
+    start: float
+
+    def __call__(self, step: int) -> float:
+        begin = int(self.total * self.start)
+        if step < begin or self.total <= begin:
+            return 1.0
+        return max(0.0, 1.0 - (step - begin) / (self.total - begin))
+
+
+class D2GTrainer:
+    """Owns the generator (renderer), discriminator, their optimizers and schedules."""
+
+    def __init__(
+        self,
+        cfg: Any,
+        n_backgrounds: int,
+        device: torch.device,
+        vgg: VGGLoss | None = None,
+        uv_warmup: int = 0,
+        ddp: bool = False,
+    ) -> None:
+        self.cfg, self.device, self.uv_warmup = cfg, device, uv_warmup
+        torch.manual_seed(cfg.seed)
+        self.G = D2GRenderer(cfg, n_backgrounds).to(device)
+        self.D = MultiScaleDiscriminator(
+            pose_channels(cfg), cfg.d_width, cfg.d_layers, cfg.d_scales, cfg.width_cap
+        ).to(device)
+        cuda = device.type == "cuda"
+        if cfg.channels_last:
+            self.G.to(memory_format=torch.channels_last)
+            self.D.to(memory_format=torch.channels_last)
+        self.vgg = vgg.to(device) if vgg is not None else None
+        betas = (cfg.beta1, cfg.beta2)
+        self.opt_g = torch.optim.Adam(self.G.parameters(), lr=cfg.lr, betas=betas)
+        self.opt_d = torch.optim.Adam(self.D.parameters(), lr=cfg.lr, betas=betas)
+        decay = LinearDecay(self.total_steps, cfg.lr_decay_start)
+        self.sched_g = torch.optim.lr_scheduler.LambdaLR(self.opt_g, decay)
+        self.sched_d = torch.optim.lr_scheduler.LambdaLR(self.opt_d, decay)
+        self.scaler = torch.amp.GradScaler("cuda", enabled=False)  # bf16 needs no scaling
+        self.amp = cuda and cfg.amp
+        self.G_run: torch.nn.Module = self.G
+        self.D_run: torch.nn.Module = self.D
+        if ddp:
+            from torch.nn.parallel import DistributedDataParallel as DDP
+
+            ids = [device.index] if cuda else None
+            self.G_run = DDP(self.G, device_ids=ids, find_unused_parameters=True)
+            self.D_run = DDP(self.D, device_ids=ids)
+        if cuda and cfg.compile:
+            self.G_run = torch.compile(self.G_run)
+            self.D_run = torch.compile(self.D_run)
+
+    @property
+    def total_steps(self) -> int:
+        return self.uv_warmup + self.cfg.steps
+
+    def phase(self, step: int) -> str:
+        """``uv``, ``static`` (no GAN/temporal yet) or ``full`` at global step ``step``."""
+        if step < self.uv_warmup:
+            return "uv"
+        return "static" if step - self.uv_warmup < self.cfg.gan_start else "full"
+
+    def autocast(self) -> contextlib.AbstractContextManager:
+        if self.amp:
+            return torch.autocast("cuda", dtype=torch.bfloat16)
+        return contextlib.nullcontext()
+
+    def prepare_input(self, x: torch.Tensor) -> torch.Tensor:
+        if self.cfg.channels_last and x.ndim == 4:
+            return x.contiguous(memory_format=torch.channels_last)
+        return x
+
+    # --- one step -----------------------------------------------------------------------
+    def train_step(self, b: Any, step: int) -> dict[str, float]:
+        """One optimisation step on batch ``b`` (a train_data.Batch); returns the losses."""
+        cfg, phase = self.cfg, self.phase(step)
+        self.G.train()
+        pose, real = self.prepare_input(b.pose), self.prepare_input(b.real)
+        terms: dict[str, torch.Tensor] = {}
+        weights: dict[str, float] = {}
+        with self.autocast():
+            out = self.G_run(pose, b.iuv, b.video, uv_only=phase == "uv", bg_gate=b.mask)
+            terms["part"], terms["uv"] = L.uv_losses(out.logits, out.uv, b.part, b.uv)
+            weights.update(part=cfg.w_part, uv=cfg.w_uv)
+            if phase != "uv":
+                terms["mask"] = L.mask_loss(out.alpha, b.mask)
+                terms["l2"] = F.mse_loss(out.output, real)
+                terms["static"] = F.mse_loss(out.static, real)
+                weights.update(mask=cfg.w_mask, l2=cfg.w_l2, static=cfg.w_static)
+                if self.vgg is not None:
+                    terms["vgg"] = self.vgg(out.output, real) + self.vgg(out.static, real)
+                    weights["vgg"] = cfg.w_vgg
+                else:
+                    terms["l1"] = F.l1_loss(out.output, real) + F.l1_loss(out.static, real)
+                    weights["l1"] = cfg.w_l1
+            if phase == "full":
+                feats = self._discriminate(self.D, pose, real, out.output, grad_d=False)
+                n = len(real)
+                fake_f = [[f[n:] for f in s] for s in feats]
+                real_f = [[f[:n] for f in s] for s in feats]
+                terms["gan"] = L.gan_g_loss(fake_f, cfg.gan_mode)
+                terms["fm"] = L.feature_matching(real_f, fake_f)
+                weights.update(gan=cfg.w_gan, fm=cfg.w_fm)
+                if b.flow is not None:
+                    half = len(real) // 2
+                    terms["temporal"] = L.temporal_loss(
+                        out.output[half:], out.output[:half], b.flow, b.flow_valid
+                    )
+                    weights["temporal"] = cfg.w_temporal
+        total = sum(weights[k] * v.float() for k, v in terms.items())
+        self._check_finite(step, total, terms)
+        self.opt_g.zero_grad(set_to_none=True)
+        total.backward()
+        self.opt_g.step()
+        values = {k: float(v.detach()) for k, v in terms.items()}
+        values["g_total"] = float(total.detach())
+        if phase == "full":
+            with self.autocast():
+                feats = self._discriminate(self.D_run, pose, real, out.output.detach(), grad_d=True)
+                n = len(real)
+                d_loss = L.gan_d_loss(
+                    [[f[:n] for f in s] for s in feats],
+                    [[f[n:] for f in s] for s in feats],
+                    cfg.gan_mode,
+                )
+            self._check_finite(step, d_loss, {"d": d_loss})
+            self.opt_d.zero_grad(set_to_none=True)
+            d_loss.backward()
+            self.opt_d.step()
+            values["d"] = float(d_loss.detach())
+        with warnings.catch_warnings():  # D's schedule advances even in D-less phases
+            warnings.filterwarnings("ignore", message=r"Detected call of `lr_scheduler.step\(\)`")
+            self.sched_g.step()
+            self.sched_d.step()
+        return values
+
+    def _discriminate(self, d, pose, real, fake, grad_d: bool) -> list[list[torch.Tensor]]:
+        """D on real and fake stacked (one call): activations, real first."""
+        for p in self.D.parameters():
+            p.requires_grad_(grad_d)
+        try:
+            return d(torch.cat([pose, pose]), torch.cat([real, fake.to(real.dtype)]))
+        finally:
+            for p in self.D.parameters():
+                p.requires_grad_(True)
+
+    @staticmethod
+    def _check_finite(step: int, total: torch.Tensor, terms: dict[str, torch.Tensor]) -> None:
+        if bool(torch.isfinite(total)):
+            return
+        bad = next((k for k, v in terms.items() if not bool(torch.isfinite(v))), "total")
+        raise NonFiniteLoss(
+            f"Loss '{bad}' became {float(terms.get(bad, total).detach())} at step {step + 1}; training "
+            "stopped before applying it.",
+            "The last good checkpoint is kept: lower the learning rate (--set lr=...) and "
+            "start again from it with --resume.",
+        )
+
+    # --- state --------------------------------------------------------------------------
+    def state_dict(self) -> dict[str, Any]:
+        return {
+            "generator": self.G.state_dict(),
+            "discriminator": self.D.state_dict(),
+            "opt_g": self.opt_g.state_dict(),
+            "opt_d": self.opt_d.state_dict(),
+            "sched_g": self.sched_g.state_dict(),
+            "sched_d": self.sched_d.state_dict(),
+            "scaler": self.scaler.state_dict(),
+        }
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.G.load_state_dict(state["generator"])
+        self.D.load_state_dict(state["discriminator"])
+        self.opt_g.load_state_dict(state["opt_g"])
+        self.opt_d.load_state_dict(state["opt_d"])
+        for sched in (self.sched_g, self.sched_d):
+            name = "sched_g" if sched is self.sched_g else "sched_d"
+            sched.load_state_dict(state[name])
+            sched.lr_lambdas[0] = LinearDecay(self.total_steps, self.cfg.lr_decay_start)
+        if state.get("scaler"):
+            self.scaler.load_state_dict(state["scaler"])

@@ -1,0 +1,150 @@
+"""Pose conditions for a retargeted motion, in the target's canonical frame.
+
+``3d``: the source's fitted per-frame pose drives a body of the target's fitted shape; its
+placement comes from the 2D normalisation of the source's motion onto the target's ground
+line and range of motion (:func:`ptx.perform.retarget.normalize_2d` applied to the posed
+body's keypoints), turned into depth (image scale) and image position under the target's
+camera. The body is rendered into IUV and 3D labels and its projected BODY_25 keypoints
+are drawn as the skeleton.
+
+``2d`` / ``none``: the source's keypoints normalised (or not) and drawn as the skeleton;
+the source's IUV and 3D labels are moved by the same per-frame scale and shift.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import torch
+
+from ptx.body.load import load_body_model
+from ptx.body.model import TorchBody, posed_numpy, project
+from ptx.body.render import render_sequence
+from ptx.body.skeleton import draw_skeleton
+from ptx.cache.store import VideoStore
+from ptx.errors import InputError
+from ptx.perform.retarget import normalize_2d
+
+MODES = ("3d", "2d", "none")
+
+
+def _project_np(points: np.ndarray, camera: np.ndarray) -> np.ndarray:
+    """(T, N, 3) camera-space points, (T, 3) cameras -> (T, N, 2) pixels."""
+    return project(torch.from_numpy(points), torch.from_numpy(camera)).numpy()
+
+
+def _similarity(src_kp: np.ndarray, out_kp: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per frame, the scale s and shift d with out = s * src + d (least squares over the
+    confident joints)."""
+    n = len(src_kp)
+    scale, shift = np.ones(n, np.float32), np.zeros((n, 2), np.float32)
+    for t in range(n):
+        ok = (src_kp[t, :, 2] > 0) & (out_kp[t, :, 2] > 0)
+        if ok.sum() < 2:
+            continue
+        a, b = src_kp[t, ok, :2], out_kp[t, ok, :2]
+        ac, bc = a - a.mean(0), b - b.mean(0)
+        s = float((ac * bc).sum() / max((ac * ac).sum(), 1e-9))
+        scale[t], shift[t] = s, b.mean(0) - s * a.mean(0)
+    return scale, shift
+
+
+class RetargetConditions:
+    """A ConditionSource for the target's model: frames of the source's motion."""
+
+    def __init__(self, source: VideoStore, target: VideoStore, mode: str = "3d") -> None:
+        if mode not in MODES:
+            raise InputError(f"Unknown --retarget {mode!r}.", f"Use one of {', '.join(MODES)}.")
+        self.mode, self.source, self.target = mode, source, target
+        self.size = int(target.open_array("frames").shape[1])
+        self.src_size = int(source.open_array("frames").shape[1])
+        tgt_kp = target.read("keypoints")
+        if mode == "3d":
+            self._setup_3d(tgt_kp)
+        else:
+            src_kp = source.read("keypoints").astype(np.float32)
+            src_kp[..., :2] *= self.size / self.src_size
+            self.keypoints = normalize_2d(src_kp, tgt_kp) if mode == "2d" else src_kp
+            self.scale, self.shift = _similarity(src_kp, self.keypoints)
+            self.scale *= self.size / self.src_size
+
+    def _setup_3d(self, tgt_kp: np.ndarray) -> None:
+        spec = self.target.meta("fit").get("body", "open")
+        self.model = load_body_model(spec)
+        self.body = TorchBody(self.model)
+        self.betas = self.target.read("body/shape")
+        pose = self.source.read("body/pose")
+        src_transl = self.source.read("body/transl")
+        src_cam = self.source.read("body/camera")
+        tgt_cam = np.median(self.target.read("body/camera"), axis=0).astype(np.float32)
+        # the source's motion on the target's body, where the source was
+        _, _, _, kp3d = posed_numpy(self.body, self.betas, pose, src_transl, normals=False)
+        px = _project_np(kp3d, src_cam) * (self.size / self.src_size)
+        src_kp = np.concatenate([px, np.ones(px.shape[:2] + (1,), np.float32)], -1)
+        moved = normalize_2d(src_kp, tgt_kp)
+        scale, shift = _similarity(src_kp, moved)
+        # image scale s at a fixed focal length = depth / s; then re-centre the root
+        f_src = src_cam[:, 0] * (self.size / self.src_size)
+        z = src_transl[:, 2] * (tgt_cam[0] / f_src) / np.maximum(scale, 1e-3)
+        root_px = _project_np(src_transl[:, None], src_cam)[:, 0] * (self.size / self.src_size)
+        want = root_px * scale[:, None] + shift
+        xy = (want - tgt_cam[1:3]) * z[:, None] / tgt_cam[0]
+        self.pose = pose
+        self.transl = np.concatenate([xy, z[:, None]], 1).astype(np.float32)
+        self.camera = np.broadcast_to(tgt_cam, (len(pose), 3)).copy()
+        _, _, _, kp3d = posed_numpy(self.body, self.betas, pose, self.transl, normals=False)
+        px = _project_np(kp3d, self.camera)
+        self.keypoints = np.concatenate([px, np.ones(px.shape[:2] + (1,), np.float32)], -1)
+
+    def __len__(self) -> int:
+        return len(self.keypoints)
+
+    def chunk(self, start: int, stop: int) -> dict[str, np.ndarray | None]:
+        skel = np.stack([draw_skeleton(k, self.size) for k in self.keypoints[start:stop]])
+        if self.mode == "3d":
+            got = render_sequence(
+                self.model,
+                self.betas,
+                self.pose[start:stop],
+                self.transl[start:stop],
+                self.camera[start:stop],
+                self.size,
+                body=self.body,
+            )
+            return {"skeleton": skel, "label3d": got["label3d"], "iuv": got["iuv"]}
+        iuv = self.source.read("iuv", start, stop)
+        label3d = self.source.read("label3d", start, stop) if self.source.has("label3d") else None
+        warp = [self._warp(iuv[i], start + i, cv2.INTER_NEAREST) for i in range(len(iuv))]
+        out = {"skeleton": skel, "iuv": np.stack(warp), "label3d": None}
+        if label3d is not None:
+            out["label3d"] = np.stack(
+                [self._warp(label3d[i], start + i, cv2.INTER_NEAREST) for i in range(len(iuv))]
+            )
+        return out
+
+    def _warp(self, img: np.ndarray, t: int, interp: int) -> np.ndarray:
+        s, (dx, dy) = float(self.scale[t]), self.shift[t]
+        m = np.array([[s, 0, dx], [0, s, dy]], np.float32)
+        return cv2.warpAffine(img, m, (self.size, self.size), flags=interp, borderValue=0)
+
+
+class PoseSequenceConditions(RetargetConditions):
+    """Conditions from keypoints alone (e.g. OpenPose JSON of any video): normalised onto
+    the target's ground line and range of motion (2D), then a body of the target's shape
+    is fitted to them under the target's camera and rendered like a ``3d`` retarget."""
+
+    def __init__(self, keypoints: np.ndarray, target: VideoStore) -> None:
+        from ptx.body.fit import fit_body
+
+        self.mode, self.source, self.target = "3d", None, target
+        self.size = int(target.open_array("frames").shape[1])
+        moved = normalize_2d(np.asarray(keypoints, np.float32)[:, :25], target.read("keypoints"))
+        spec = target.meta("fit").get("body", "open")
+        self.model = load_body_model(spec)
+        self.body = TorchBody(self.model)
+        self.betas = target.read("body/shape")
+        camera = np.median(target.read("body/camera"), axis=0).astype(np.float32)
+        fit = fit_body(self.model, moved, self.size, None, camera, betas=self.betas)
+        self.pose, self.transl = fit.pose, fit.transl
+        self.camera = np.broadcast_to(camera, (len(moved), 3)).copy()
+        self.keypoints = moved

@@ -1,0 +1,248 @@
+"""`ptx score`: the paper's self-transfer evaluation on a subject's held-out frames.
+
+The trained model renders the held-out tail of each of the subject's videos (frames never
+trained on) from their own pose conditions, and the result is compared with the real
+frames at the model's resolution (the real frames, masks and flow are resized to it as in
+training):
+
+- ``ssim``, ``psnr``: whole frame, background included, as the paper computes them;
+  ``person_ssim``, ``person_psnr``: over the real person mask only (ptx.metrics.image);
+- ``r_ssim``, ``r_psnr``: on the M=10 held-out frames whose poses are farthest from every
+  training pose (ptx.metrics.robust);
+- ``temporal_error``: output frame t-1 warped to t with the real frames' flow, mean
+  absolute difference (0..255) on valid pixels (ptx.metrics.temporal);
+- ``akd``, ``mkr``: MediaPipe's keypoints on the outputs (upscaled to ``keypoint_size``)
+  against the real frames' keypoints (ptx.metrics.keypoints);
+- ``lpips``, ``fid``: when their weights are present, else null with the reason;
+- ``fps``: model-only render speed.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+
+from ptx.cache.atomic import atomic_write_json
+from ptx.cache.store import VideoStore
+from ptx.cache.workspace import Workspace
+from ptx.errors import InputError
+from ptx.metrics import (
+    FrameScores,
+    TemporalErrors,
+    challenging_frames,
+    fid_score,
+    frame_scores,
+    keypoint_errors,
+    lpips_score,
+    temporal_errors,
+)
+from ptx.perform.render import (
+    LoadedModel,
+    StoreConditions,
+    load_model,
+    render_conditions,
+    resolve_run,
+)
+from ptx.training.data import resize_array
+
+METRICS = (
+    "ssim", "psnr", "r_ssim", "r_psnr", "temporal_error", "lpips", "fid", "akd", "mkr", "fps",
+)  # fmt: skip
+
+
+@dataclass
+class ScoreResult:
+    """nerfstudio ns-eval shape: who was scored, and the numbers."""
+
+    subject: str
+    method: str
+    run: str
+    checkpoint: str
+    results: dict[str, float | None]
+    extra: dict[str, Any] = field(default_factory=dict)
+    """Person-only variants, frame counts, per-frame values for reports."""
+    reasons: dict[str, str] = field(default_factory=dict)
+    """Why a metric is null."""
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "subject": self.subject,
+            "method": self.method,
+            "run": self.run,
+            "checkpoint": self.checkpoint,
+            "results": self.results,
+            "details": {k: v for k, v in self.extra.items() if not isinstance(v, np.ndarray)},
+            "null_reasons": self.reasons,
+            "scored": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
+        }
+
+
+@dataclass
+class _Rendered:
+    output: np.ndarray
+    truth: np.ndarray
+    mask: np.ndarray
+    flow: np.ndarray | None
+    valid: np.ndarray | None
+    truth_kp: np.ndarray
+    train_kp: np.ndarray
+    labels: list[str]
+    bounds: list[tuple[int, int]]
+    """[start, stop) of each video's held-out frames in the arrays above."""
+
+
+def _heldout(
+    model: LoadedModel, ws: Workspace, subject: str
+) -> list[tuple[VideoStore, int, int, int]]:
+    """(store, video index, first held-out frame, end) per training video of the run."""
+    videos = model.videos or [
+        {"video": v, "heldout_frames": None} for v in ws.subject(subject)["videos"]
+    ]
+    out = []
+    for i, v in enumerate(videos):
+        store = VideoStore(ws, v["video"])
+        n = store.open_array("frames").shape[0]
+        a, b = v.get("heldout_frames") or (n - max(1, round(n * model.cfg.holdout)), n)
+        if b > a:
+            out.append((store, i, int(a), int(b)))
+    if not out:
+        raise InputError(
+            f"Subject '{subject}' has no held-out frames to score.",
+            "Train with --set holdout=0.1 (the default) to keep the end of each video out.",
+        )
+    return out
+
+
+def _render_heldout(model: LoadedModel, spans: list) -> _Rendered:
+    size = model.cfg.size
+    outs, truths, masks, flows, valids, kps, train_kps, labels = [], [], [], [], [], [], [], []
+    bounds: list[tuple[int, int]] = []
+    has_flow = all(s.has("flow") and s.has("flow_valid") for s, *_ in spans)
+    for store, vid, a, b in spans:
+        for chunk in render_conditions(model, StoreConditions(store, a, b), video=vid):
+            outs.append(chunk.rgb)
+        src = int(store.open_array("frames").shape[1])
+        truths.append(_chw_to_hwc(resize_array("frames", store.read("frames", a, b), size)))
+        masks.append(resize_array("mask", store.read("mask", a, b), size)[:, 0].numpy())
+        if has_flow:
+            flows.append(_chw_to_hwc(resize_array("flow", store.read("flow", a, b), size)))
+            valid = store.read("flow_valid", a, b).astype(np.uint8)
+            valids.append(resize_array("flow_valid", valid, size)[:, 0].numpy().astype(bool))
+        kp = store.read("keypoints").astype(np.float32)
+        kp[..., :2] *= size / src
+        kps.append(kp[a:b])
+        train_kps.append(kp[:a])
+        labels += [f"{store.video_id[:6]} frame {t}" for t in range(a, b)]
+        bounds.append((len(labels) - (b - a), len(labels)))
+    return _Rendered(
+        np.concatenate(outs), np.concatenate(truths), np.concatenate(masks),
+        np.concatenate(flows).astype(np.float32) if has_flow else None,
+        np.concatenate(valids) if has_flow else None,
+        np.concatenate(kps), np.concatenate(train_kps), labels, bounds,
+    )  # fmt: skip
+
+
+def _chw_to_hwc(t: Any) -> np.ndarray:
+    return t.permute(0, 2, 3, 1).numpy()
+
+
+def _detect_keypoints(frames: np.ndarray, size: int) -> np.ndarray:
+    """MediaPipe BODY_25 keypoints of ``frames`` upscaled to ``size``, in frame pixels."""
+    from ptx.pipeline.mediapipe_pose import PoseTracker
+
+    scale = frames.shape[1] / size
+    out = np.zeros((len(frames), 25, 3), np.float32)
+    with PoseTracker(segmentation=False) as tracker:
+        for t, img in enumerate(frames):
+            big = cv2.resize(img, (size, size), interpolation=cv2.INTER_CUBIC)
+            det = tracker.process(big)
+            out[t] = det.keypoints[:25]
+    out[..., :2] *= scale
+    return out
+
+
+def score(
+    ws: Workspace,
+    subject: str,
+    run: str | None = None,
+    device: str = "auto",
+    keypoint_size: int = 256,
+    report_dir: Path | None = None,
+) -> ScoreResult:
+    """Score the subject's newest run (or ``run``); see the module docstring."""
+    run_dir = resolve_run(ws, subject, run)
+    model = load_model(run_dir, device)
+    spans = _heldout(model, ws, subject)
+    t0 = time.perf_counter()
+    r = _render_heldout(model, spans)
+    fps = len(r.output) / max(time.perf_counter() - t0, 1e-9)
+    scores = frame_scores(r.output, r.truth, r.mask)
+    hard = challenging_frames(r.truth_kp, r.train_kp, m=10)
+    hard_scores = scores.subset(hard.indices) if len(hard.indices) else None
+    results: dict[str, float | None] = dict.fromkeys(METRICS)
+    reasons: dict[str, str] = {}
+    summary = scores.summary()
+    results["ssim"], results["psnr"] = summary["ssim"], summary["psnr"]
+    if hard_scores is not None:
+        hs = hard_scores.summary()
+        results["r_ssim"], results["r_psnr"] = hs["ssim"], hs["psnr"]
+    else:
+        reasons["r_ssim"] = reasons["r_psnr"] = "no held-out frame has a comparable pose"
+    if r.flow is not None:
+        per_video = [  # never across two videos' boundary
+            temporal_errors(r.output[a:b], r.flow[a:b], r.valid[a:b]) for a, b in r.bounds
+        ]
+        results["temporal_error"] = TemporalErrors.concat(per_video).summary()["temporal_error"]
+    else:
+        reasons["temporal_error"] = "the subject's videos have no flow (run ptx prepare)"
+    kp = keypoint_errors(_detect_keypoints(r.output, keypoint_size), r.truth_kp)
+    results["akd"], results["mkr"] = kp.akd, kp.mkr
+    if kp.akd is None:
+        reasons["akd"] = "no keypoint was found in both the outputs and the real frames"
+    for name, opt in (
+        ("lpips", lpips_score(r.output, r.truth)),
+        ("fid", fid_score(r.truth, r.output)),
+    ):
+        results[name] = opt.value
+        if opt.value is None:
+            reasons[name] = opt.reason
+    results["fps"] = fps
+    extra = {
+        "frames": len(r.output),
+        "size": model.cfg.size,
+        "person_psnr": summary["person_psnr"],
+        "person_ssim": summary["person_ssim"],
+        "challenging_frames": [r.labels[i] for i in hard.indices],
+        "step": model.step,
+        "psnr_per_frame": scores.psnr,
+    }
+    result = ScoreResult(
+        subject, "d2g", run_dir.name, model.checkpoint.name, results, extra, reasons
+    )
+    if report_dir is not None:
+        write_report(report_dir, r, scores, hard.indices)
+    return result
+
+
+def write_report(folder: Path, r: _Rendered, scores: FrameScores, hard: np.ndarray) -> list[Path]:
+    """The challenging-pose strip and the per-frame PSNR plot."""
+    from ptx.metrics.report import challenging_strip, psnr_plot
+
+    folder.mkdir(parents=True, exist_ok=True)
+    idx = hard if len(hard) else np.arange(min(5, len(r.output)))
+    strip = challenging_strip(
+        r.truth[idx], r.output[idx], folder / "challenging.png", [r.labels[i] for i in idx]
+    )
+    plot = psnr_plot(scores.psnr, folder / "psnr.png", highlight=hard)
+    return [strip, plot]
+
+
+def save_json(result: ScoreResult, path: Path) -> Path:
+    atomic_write_json(path, result.to_json())
+    return path

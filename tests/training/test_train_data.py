@@ -1,0 +1,119 @@
+"""The training data path: split, resizing, pairs, sampler state, and the Zarr reader."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from ptx.body.toydata import make_toy_subject
+from ptx.cache.store import VideoStore
+from ptx.cache.workspace import Workspace
+from ptx.errors import StageError
+from ptx.methods.d2g.config import resolve_config
+from ptx.training.data import BatchSampler, split_point
+from ptx.training.load import from_arrays, load_subject_data
+
+
+@pytest.fixture(scope="module")
+def toy():
+    return make_toy_subject(frames=12, size=32, seed=3)
+
+
+def test_split_point_holds_out_the_tail():
+    assert split_point(100, 0.1) == 90
+    assert split_point(5, 0.1) == 4  # at least one frame held out
+    assert split_point(5, 0.0) == 5
+    assert split_point(1, 0.5) == 1
+
+
+def test_arrays_are_resized_with_the_right_rule(toy):
+    data = from_arrays({"v": toy.arrays()}, size=16, holdout=0.25)
+    assert data.frames.shape == (12, 3, 16, 16) and data.frames.dtype == torch.uint8
+    # IUV is subsampled, never averaged: every part id exists in the source
+    assert set(data.iuv[:, 0].unique().tolist()) <= set(np.unique(toy.iuv[..., 0]).tolist())
+    # flow vectors shrink with the image
+    src = np.abs(toy.flow.astype(np.float32)).mean()
+    assert abs(float(data.flow.float().abs().mean()) - src / 2) < 0.05 * src
+    # a low-res pixel is valid only if all the pixels it covers are
+    v = torch.from_numpy(toy.flow_valid).float().view(12, 16, 2, 16, 2).amin((2, 4))
+    assert torch.equal(data.flow_valid[:, 0], v.to(torch.uint8))
+    area = torch.from_numpy(toy.frames).float().view(12, 16, 2, 16, 2, 3).mean((2, 4))
+    assert (data.frames.permute(0, 2, 3, 1).float() - area).abs().max() <= 0.5
+
+
+def test_pairs_and_pose_labels_follow_time(toy):
+    data = from_arrays({"a": toy.arrays(), "b": toy.arrays()}, size=32, holdout=0.25)
+    assert [s.n_train for s in data.videos] == [9, 9]
+    # training pairs never cross a video start or reach into the held-out tail
+    assert data.train_ids.tolist() == [*range(1, 9), *range(13, 21)]
+    assert data.heldout_ids.tolist() == [9, 10, 11, 21, 22, 23]
+    b = data.batch(torch.tensor([13, 5]), torch.device("cpu"))
+    assert b.pose.shape == (4, 18, 32, 32)
+    real = (torch.from_numpy(toy.frames).permute(0, 3, 1, 2).float() / 127.5) - 1
+    assert torch.allclose(b.real[0], real[0], atol=1e-6) and torch.allclose(
+        b.real[2], real[1], atol=1e-6
+    )  # t-1, t
+    assert torch.allclose(b.real[1], real[4], atol=1e-6) and torch.allclose(
+        b.real[3], real[5], atol=1e-6
+    )
+    skel = torch.from_numpy(toy.poselabel).permute(0, 3, 1, 2).float() / 127.5 - 1
+    # frame 13 is video b's frame 1: its t-2 is clamped to the video's first frame
+    assert torch.allclose(b.pose[2, 0:3], skel[1], atol=1e-6) and torch.allclose(
+        b.pose[2, 6:9], skel[0], atol=1e-6
+    )
+    assert torch.allclose(b.pose[2, 12:15], skel[0], atol=1e-6)
+    assert b.video.tolist() == [1, 0, 1, 0]
+    assert b.flow.shape == (2, 2, 32, 32) and b.flow_valid.shape == (2, 1, 32, 32)
+
+
+def test_sampler_state_round_trip():
+    a = BatchSampler(10, 4, seed=5)
+    for _ in range(3):
+        a.next()
+    b = BatchSampler(10, 4, seed=99)
+    b.load_state_dict(a.state_dict())
+    assert all(torch.equal(a.next(), b.next()) for _ in range(7))
+    seen = torch.cat([BatchSampler(10, 5, seed=1).next() for _ in range(1)])
+    assert len(set(seen.tolist())) == 5
+
+
+def make_workspace(tmp_path, arrays: dict[str, dict[str, np.ndarray]], subject="toy"):
+    ws = Workspace.open(tmp_path / "ws")
+    for vid, arrs in arrays.items():
+        store = VideoStore(ws, vid)
+        for name, a in arrs.items():
+            store.create_array(
+                name, a.shape, a.dtype, chunk_frames=8, time_axis=name != "background"
+            )
+            store.write(name, 0, a)
+        ws.add_video_to_subject(subject, vid)
+    return ws
+
+
+def test_zarr_path_reads_what_the_arrays_hold(tmp_path, toy):
+    arrays = toy.arrays()
+    arrays["flow_valid"] = arrays["flow_valid"].astype(bool)  # as the flow stage writes it
+    ws = make_workspace(tmp_path, {"vid0": arrays})
+    cfg = resolve_config("tiny", {"size": 16})
+    got = load_subject_data(ws, ["toy"], cfg)
+    want = from_arrays({"vid0": toy.arrays()}, size=16, holdout=cfg.holdout)
+    for name in (
+        "frames",
+        "skeleton",
+        "label3d",
+        "iuv",
+        "mask",
+        "backgrounds",
+        "flow",
+        "flow_valid",
+    ):
+        assert torch.equal(getattr(got, name), getattr(want, name)), name
+    assert got.videos[0].name == "vid0"
+
+
+def test_missing_array_is_named(tmp_path, toy):
+    arrays = {k: v for k, v in toy.arrays().items() if k != "iuv"}
+    ws = make_workspace(tmp_path, {"vid0": arrays})
+    with pytest.raises(StageError, match="no 'iuv' array"):
+        load_subject_data(ws, ["toy"], resolve_config("tiny", {"size": 16}))
