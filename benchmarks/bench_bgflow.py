@@ -36,10 +36,11 @@ from common import peak_rss_mb, write_result
 from ptx.cache.store import VideoStore
 from ptx.cache.workspace import Workspace
 from ptx.io.testclips import write_clip
+from ptx.nn.warp import warp_backward_np
 from ptx.pipeline import registry
 from ptx.pipeline.background import BackgroundStage
 from ptx.pipeline.background_median import block_median
-from ptx.pipeline.flow import FlowConfig, FlowStage, compute_flow, make_dis, warp
+from ptx.pipeline.flow import FlowConfig, FlowStage, compute_flow, make_dis
 from ptx.pipeline.runner import prepare_video
 from ptx.pipeline.stage import SOURCE, Stage, StageContext
 
@@ -297,7 +298,7 @@ def flow_variants(real: list[np.ndarray], repeats: int) -> dict:
             errs, vals = [], []
             for a, b in itertools.pairwise(real):
                 f, v = compute_flow(a, b, cfg, dis)
-                e = np.abs(warp(a, f).astype(np.float32) - b).mean(-1)
+                e = np.abs(warp_backward_np(a, f)[0].astype(np.float32) - b).mean(-1)
                 errs.append(float(e[v].mean()))
                 vals.append(float(v.mean()))
             row["real_warp_mae_valid"] = float(np.mean(errs))

@@ -31,11 +31,12 @@ from common import RESULTS, write_result
 from ptx.body.toydata import make_toy_subject
 from ptx.cache.store import VideoStore
 from ptx.cache.workspace import Workspace
-from ptx.methods.d2g.config import resolve_config
+from ptx.methods.d2g import METHOD as D2G
 from ptx.methods.d2g.trainer import D2GTrainer
 from ptx.training.data import BatchSampler
 from ptx.training.load import from_arrays, load_subject_data
-from ptx.training.loop import init_from_data
+
+resolve_config = D2G.resolve_config
 
 
 def load() -> float:
@@ -47,9 +48,9 @@ def bench_preset(preset: str, steps: int, repeats: int) -> dict:
     static phase, for ``preset`` on the CPU."""
     cfg = resolve_config(preset, {"device": "cpu", "tensorboard": False})
     toy = make_toy_subject(frames=12, size=cfg.size, seed=0)
-    data = from_arrays({"toy": toy.arrays()}, cfg.size, cfg.holdout)
+    data = from_arrays({"toy": toy.arrays()}, D2G, cfg)
     trainer = D2GTrainer(cfg, 1, torch.device("cpu"))
-    init_from_data(trainer, data)
+    trainer.init_from_data(data)
     sampler = BatchSampler(len(data.train_ids), cfg.batch, 0)
     out = {"size": cfg.size, "batch_pairs": cfg.batch, "images_per_step": 2 * cfg.batch}
     for phase, at in (("full", cfg.gan_start), ("static", 0)):
@@ -143,7 +144,7 @@ def bench_data(frames: int, size: int, batch: int, repeats: int) -> dict:
 
     def zarr_epoch() -> tuple[float, float]:
         t0 = time.perf_counter()
-        data = load_subject_data(ws, ["bench"], cfg)
+        data = load_subject_data(ws, ["bench"], D2G, cfg)
         loaded = time.perf_counter() - t0
         sampler = BatchSampler(len(data.train_ids), batch, 0)
         for _ in range(n_batches):
@@ -162,7 +163,7 @@ def bench_data(frames: int, size: int, batch: int, repeats: int) -> dict:
     for _ in range(repeats):  # interleaved, so a busy moment hits both paths
         zarr_runs.append(zarr_epoch())
         png_runs.append(png_epoch())
-    data = load_subject_data(ws, ["bench"], cfg)
+    data = load_subject_data(ws, ["bench"], D2G, cfg)
     sampler = BatchSampler(len(data.train_ids), batch, 0)
     t0 = time.perf_counter()
     steady = 200

@@ -1,4 +1,5 @@
-"""Build stage configs from defaults plus user overrides (``--set stage.field=value``)."""
+"""Settings: build configs from defaults plus user overrides (``--set stage.field=value``),
+and the field metadata that says which settings a resumed run cannot change."""
 
 from __future__ import annotations
 
@@ -65,3 +66,28 @@ def parse_assignments(items: list[str]) -> dict[str, dict[str, str]]:
             raise InputError(f"Cannot read --set {item!r}.", "Write it as STAGE.FIELD=VALUE.")
         out.setdefault(stage, {})[field] = value.strip()
     return out
+
+
+def setting(default: Any, *, fixed: bool = False, groups: tuple[str, ...] = ()) -> Any:
+    """A dataclass field with ptx's metadata: a ``fixed`` field cannot change when a
+    training run resumes (it shapes the networks or the data order); ``groups`` tag fields
+    for other uses (e.g. the settings a pretrained part must share with the run loading it).
+    The field's docstring goes right under it, as for any other field."""
+    return dataclasses.field(default=default, metadata={"fixed": fixed, "groups": groups})
+
+
+def fixed_fields(cls: type) -> tuple[str, ...]:
+    """The fields of dataclass ``cls`` declared with ``setting(..., fixed=True)``."""
+    return tuple(f.name for f in dataclasses.fields(cls) if f.metadata.get("fixed"))
+
+
+def group_fields(cls: type, group: str) -> tuple[str, ...]:
+    """The fields of dataclass ``cls`` tagged with ``group``."""
+    return tuple(f.name for f in dataclasses.fields(cls) if group in f.metadata.get("groups", ()))
+
+
+def config_from_dict(cls: type, values: dict[str, Any]) -> Any:
+    """Rebuild a saved config of dataclass ``cls``; keys it does not know (written by another
+    ptx version) are ignored."""
+    names = {f.name for f in dataclasses.fields(cls)}
+    return cls(**{k: v for k, v in values.items() if k in names})

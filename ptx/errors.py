@@ -58,3 +58,7 @@ class MissingWeightsError(PtxError):
     """An optional weights file is needed but absent from the weights directory."""
 
     exit_code = 6
+
+
+class NonFiniteLoss(StageError):
+    """A training loss became NaN or infinite; nothing was updated with it."""

@@ -3,6 +3,15 @@
 A checkpoint is data, never code: it holds only tensors, numbers, strings, lists and dicts,
 and is read with ``torch.load(weights_only=True)``, which refuses any pickle that would
 build other Python objects (and so run code) instead of running it.
+
+Format ``ptx-checkpoint`` version 2 (any method)::
+
+    {format, format_version, step, method, trainer: <the method's trainer state>,
+     sampler: [one per process], rng, config, meta}
+
+Files of older formats are migrated when read (:data:`MIGRATIONS`), so old runs keep
+loading: version 1 was D2G-Net's own (``ptx-d2g-checkpoint``), with the trainer's
+entries at the top level.
 """
 
 from __future__ import annotations
@@ -17,8 +26,8 @@ import torch
 from ptx.cache.atomic import atomic_write, atomic_write_bytes
 from ptx.errors import InputError
 
-FORMAT = "ptx-d2g-checkpoint"
-FORMAT_VERSION = 1
+FORMAT = "ptx-checkpoint"
+FORMAT_VERSION = 2
 _NAME = re.compile(r"^step-(\d{9})\.pt$")
 
 
@@ -64,9 +73,28 @@ def latest_checkpoint(folder: Path) -> Path | None:
     return found[-1] if found else None
 
 
-def load_checkpoint(path: Path, expected_format: str = FORMAT) -> dict[str, Any]:
-    """Read a checkpoint as data only. A file that would run code when unpickled is refused
-    (InputError) without running anything."""
+_D2G_V1_TRAINER = (
+    "generator", "discriminator", "opt_g", "opt_d", "sched_g", "sched_d", "scaler", "uv_warmup",
+)  # fmt: skip
+
+
+def _from_d2g_v1(data: dict[str, Any]) -> dict[str, Any]:
+    """``ptx-d2g-checkpoint`` v1 -> v2: the trainer's entries move under ``trainer``."""
+    out = {k: v for k, v in data.items() if k not in _D2G_V1_TRAINER}
+    out["trainer"] = {k: data[k] for k in _D2G_V1_TRAINER if k in data}
+    out.update(format=FORMAT, format_version=FORMAT_VERSION, method="d2g")
+    return out
+
+
+MIGRATIONS = {("ptx-d2g-checkpoint", 1): _from_d2g_v1}
+"""(old format, version) -> a function returning the same checkpoint in today's format."""
+
+
+def load_checkpoint(
+    path: Path, expected_format: str = FORMAT, version: int = FORMAT_VERSION
+) -> dict[str, Any]:
+    """Read a checkpoint as data only (older formats migrated). A file that would run code
+    when unpickled is refused (InputError) without running anything."""
     try:
         data = torch.load(path, map_location="cpu", weights_only=True)
     except FileNotFoundError:
@@ -79,12 +107,16 @@ def load_checkpoint(path: Path, expected_format: str = FORMAT) -> dict[str, Any]
             "Load only checkpoints written by `ptx train`; delete this file if you do not "
             "know where it came from.",
         ) from None
+    if isinstance(data, dict):
+        migrate = MIGRATIONS.get((data.get("format"), int(data.get("format_version", 0))))
+        if migrate is not None and expected_format == FORMAT:
+            data = migrate(data)
     if not isinstance(data, dict) or data.get("format") != expected_format:
         raise InputError(
             f"{path} is not a {expected_format} file.",
             "Point --run at a run folder written by `ptx train`.",
         )
-    if int(data.get("format_version", 0)) > FORMAT_VERSION:
+    if int(data.get("format_version", 0)) > version:
         raise InputError(
             f"{path} was written by a newer ptx (format {data['format_version']}).",
             "Upgrade ptx to read it.",

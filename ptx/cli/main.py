@@ -13,7 +13,7 @@ import typer
 
 from ptx import __version__
 from ptx.cache.atomic import translate_os_error
-from ptx.cli import demo, inspect, prepare, render, score, status, synth, transfer
+from ptx.cli import demo, inspect, methods, prepare, render, score, status, synth, transfer
 from ptx.cli.train import train as train_command
 from ptx.cli.weights import weights as weights_command
 from ptx.errors import PtxError
@@ -21,7 +21,7 @@ from ptx.errors import PtxError
 app = typer.Typer(
     name="ptx",
     help="Turn a video of a person into a neural renderer, then make them perform other "
-    "videos' moves (D2G-Net pose transfer).",
+    "videos' moves (D2G-Net and the systems of its papers; see `ptx methods`).",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
@@ -54,6 +54,7 @@ app.command("weights")(weights_command)
 app.command("transfer")(transfer.transfer)
 app.command("render")(render.render)
 app.command("score")(score.score_command)
+app.command("methods")(methods.methods)
 
 
 def _log_crash(exc: BaseException) -> Path | None:

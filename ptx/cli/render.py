@@ -15,6 +15,9 @@ from ptx.perform.render import render_subject
 def render(
     subject: str = typer.Option(..., "--subject", help="The trained subject."),
     run: str | None = typer.Option(None, "--run", help="Run folder or name (default: newest)."),
+    method: str | None = typer.Option(
+        None, "--method", "-m", help="Use the newest run of this method (default: any)."
+    ),
     frames: str = typer.Option("heldout", help="heldout (never trained on) or all."),
     poses: str | None = typer.Option(
         None, "--poses", help="Render this pose sequence instead: openpose:DIR (OpenPose JSON)."
@@ -29,5 +32,5 @@ def render(
     ws = Workspace.open(workspace, create=False)
     name = "poses" if poses else frames
     out = output or ws.root / "outputs" / f"{subject}-{name}.mp4"
-    path, n, speed = render_subject(ws, subject, out, run, frames, device, poses, fps)
+    path, n, speed = render_subject(ws, subject, out, run, frames, device, poses, fps, method)
     out_console.print(f"{n} frames, {speed:.1f} frames/s. Wrote {path}", highlight=False)

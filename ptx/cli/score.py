@@ -29,6 +29,9 @@ def _fmt(name: str, value: float | None) -> str:
 def score_command(
     subject: str = typer.Option(..., "--subject", help="The trained subject."),
     run: str | None = typer.Option(None, "--run", help="Run folder or name (default: newest)."),
+    method: str | None = typer.Option(
+        None, "--method", "-m", help="Score the newest run of this method (default: any)."
+    ),
     compare: list[str] = typer.Option(
         [], "--compare", help="Score these runs side by side (repeatable)."
     ),
@@ -43,12 +46,12 @@ def score_command(
     LPIPS, FID, AKD, MKR and render frames/s."""
     ws = Workspace.open(workspace, create=False)
     runs = list(compare) or [run]
-    results = [score(ws, subject, r, device, report_dir=report if len(runs) == 1 else None)
-               for r in runs]  # fmt: skip
+    results = [score(ws, subject, r, device, report_dir=report if len(runs) == 1 else None,
+                     method=method) for r in runs]  # fmt: skip
     table = Table(title=f"ptx score: {subject} (held-out frames)", title_justify="left")
     table.add_column("metric")
     for res in results:
-        table.add_column(res.run, justify="right")
+        table.add_column(f"{res.method} {res.run}", justify="right")
     if len(results) == 1:
         table.add_column("note")
     for name in METRICS:
@@ -58,6 +61,9 @@ def score_command(
         table.add_row(name, *row)
     out_console.print(table)
     _explain(results[0])
+    for res in results:
+        for note in res.notes:
+            out_console.print(f"note ({res.run}): {note}", highlight=False)
     if json_out is not None:
         if len(results) == 1:
             save_json(results[0], json_out)

@@ -10,7 +10,7 @@ from rich.table import Table
 from ptx.cache.workspace import Workspace
 from ptx.cli.options import workspace_option
 from ptx.cli.reporting import out_console
-from ptx.tools.status import workspace_status
+from ptx.tools.status import run_status, workspace_status
 
 _COLOURS = {"complete": "green", "stale": "yellow", "partial": "magenta", "missing": "red"}
 
@@ -19,7 +19,8 @@ def status(
     subject: str | None = typer.Argument(None, help="Only this subject."),
     workspace: Path | None = workspace_option(),
 ) -> None:
-    """Show subjects, their videos, and each stage's state (complete, stale, partial, missing)."""
+    """Show subjects, their videos, each stage's state (complete, stale, partial, missing),
+    and their training runs."""
     print_status(Workspace.open(workspace, create=False), subject)
 
 
@@ -45,3 +46,12 @@ def print_status(ws: Workspace, subject: str | None = None) -> None:
             )
         table.add_section()
     out_console.print(table)
+    runs = run_status(ws, subject)
+    if runs:
+        table = Table(title="training runs", title_justify="left")
+        for col in ("subject", "method", "run", "checkpoint", "inputs"):
+            table.add_column(col)
+        for r in runs:
+            inputs = "[yellow]" + "; ".join(r.changes) + " since[/]" if r.changes else "unchanged"
+            table.add_row(r.subject, r.method, r.run, r.checkpoint or "-", inputs)
+        out_console.print(table)

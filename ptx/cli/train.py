@@ -1,4 +1,5 @@
-"""`ptx train`: train D2G-Net on a prepared subject (or pretrain the UV generator)."""
+"""`ptx train`: train a method on a prepared subject (or pretrain a method's
+person-agnostic part on many subjects)."""
 
 from __future__ import annotations
 
@@ -16,8 +17,8 @@ from ptx.cache.workspace import Workspace, default_workspace
 from ptx.cli.reporting import err_console, out_console, progress_bar
 from ptx.errors import InputError
 
-SHOWN = ("g_total", "l2", "static", "gan", "d", "temporal", "uv")
-"""Losses shown in the progress line (all of them go to log.csv)."""
+SHOWN = 7
+"""Losses shown in the progress line, at most (all of them go to log.csv)."""
 
 
 class RichTrainReporter:
@@ -41,7 +42,8 @@ class RichTrainReporter:
         if self.task is None or (now - self._last < 0.2 and step < total):
             return
         self._last = now
-        losses = " ".join(f"{k} {values[k]:.4g}" for k in SHOWN if k in values)
+        names = [k for k in values if k != "steps_per_s"][:SHOWN]
+        losses = " ".join(f"{k} {values[k]:.4g}" for k in names)
         rate = values.get("steps_per_s", 0.0)
         self.progress.update(self.task, completed=step, rate=f"{rate:.2f} steps/s", losses=losses)
 
@@ -67,16 +69,24 @@ def _overrides(items: list[str]) -> dict[str, str]:
 
 def train(
     subject: str | None = typer.Option(None, "--subject", "-s", help="The subject to train."),
+    method: str | None = typer.Option(
+        None, "--method", "-m", help="The method (default d2g; see `ptx methods`)."
+    ),
     preset: str = typer.Option("tiny", "--preset", "-p", help="tiny (CPU minutes), small, paper."),
-    resume: bool = typer.Option(False, "--resume", help="Continue the subject's newest run."),
+    resume: bool = typer.Option(
+        False, "--resume", help="Continue the subject's newest run (of --method, if given)."
+    ),
     run: Path | None = typer.Option(None, "--run", help="Continue this run folder instead."),
     steps: int | None = typer.Option(None, "--steps", help="Training steps (default: preset's)."),
     set_: list[str] = typer.Option([], "--set", help="Any setting, as FIELD=VALUE (repeatable)."),
     device: str | None = typer.Option(None, "--device", help="auto, cpu, cuda, cuda:N."),
-    pretrain_uv: bool = typer.Option(
-        False, "--pretrain-uv", help="Pretrain a person-agnostic UV generator on --subjects."
+    pretrain: bool = typer.Option(
+        False,
+        "--pretrain",
+        "--pretrain-uv",
+        help="Pretrain the method's person-agnostic part (d2g: the UV generator) on --subjects.",
     ),
-    subjects: str | None = typer.Option(None, "--subjects", help="a,b,c for --pretrain-uv."),
+    subjects: str | None = typer.Option(None, "--subjects", help="a,b,c for --pretrain."),
     workspace: Path | None = typer.Option(
         None,
         "--workspace",
@@ -84,9 +94,14 @@ def train(
         help="Workspace folder (default: $PTX_WORKSPACE or ./ptx-workspace).",
     ),
 ) -> None:
-    """Train the D2G-Net renderer of a prepared subject (resumable; TensorBoard in the run folder)."""
-    from ptx.methods.d2g.pretrain import pretrain_uv as pretrain
+    """Train a method's renderer of a prepared subject (resumable; TensorBoard in the run
+    folder)."""
+    from ptx.methods.registry import get_method
+    from ptx.training.pretrain import pretrain as pretrain_part
     from ptx.training.run import train as train_subject
+
+    if method is not None:
+        get_method(method)  # an unknown name fails before anything else
 
     overrides: dict[str, str | int] = dict(_overrides(set_))
     if steps is not None:
@@ -95,16 +110,19 @@ def train(
         overrides["device"] = device
     ws = Workspace.open(workspace or default_workspace(), create=False)
     reporter = RichTrainReporter()
-    if pretrain_uv:
+    if pretrain:
         names = [s.strip() for s in (subjects or subject or "").split(",") if s.strip()]
-        uv_steps = overrides.pop("steps", None)
-        result = pretrain(
-            ws, names, preset, overrides, int(uv_steps) if uv_steps else None, reporter
+        part_steps = overrides.pop("steps", None)
+        result = pretrain_part(
+            ws, names, method, preset, overrides, int(part_steps) if part_steps else None,
+            reporter,
+        )  # fmt: skip
+        summary = ", ".join(
+            f"{k} {v:.1%}" if k == "accuracy" else f"{k} {v:.4g}" for k, v in result.final.items()
         )
         out_console.print(
-            f"Pretrained UV generator on {result.videos} video(s), {result.frames} frames, "
-            f"{result.steps} steps: part accuracy {result.final.get('accuracy', 0):.1%}. "
-            f"Saved {result.path}",
+            f"Pretrained on {result.videos} video(s), {result.frames} frames, "
+            f"{result.steps} steps: {summary}. Saved {result.path}",
             highlight=False,
         )
         return
@@ -112,8 +130,9 @@ def train(
         raise InputError("Which subject?", "Give --subject NAME (see `ptx status`).")
     try:
         result = train_subject(
-            ws, subject, preset, overrides, resume=resume, run=run, reporter=reporter
-        )
+            ws, subject, preset, overrides, method=method, resume=resume, run=run,
+            reporter=reporter,
+        )  # fmt: skip
     except KeyboardInterrupt:
         reporter.end()
         err_console.print(
@@ -125,10 +144,11 @@ def train(
     f = result.final
     before = result.initial
     gain = f" (from {before['psnr']:.2f} dB at step 0)" if before and "psnr" in before else ""
+    others = "".join(f"; {k.removeprefix('psnr_')} {v:.2f} dB" for k, v in f.items() if k != "psnr")
     out_console.print(
-        f"Trained [bold]{subject}[/] to step {result.end_step}/{result.total_steps} at "
-        f"{result.steps_per_s:.2f} steps/s. Held-out PSNR {f.get('psnr', float('nan')):.2f} dB"
-        f"{gain}; static texture alone {f.get('psnr_static', float('nan')):.2f} dB.\n"
+        f"Trained [bold]{subject}[/] ({result.run_dir.parent.name}) to step "
+        f"{result.end_step}/{result.total_steps} at {result.steps_per_s:.2f} steps/s. "
+        f"Held-out PSNR {f.get('psnr', float('nan')):.2f} dB{gain}{others}.\n"
         f"Checkpoint: {result.checkpoint}\nSamples: {result.run_dir / 'samples'}",
         highlight=False,
     )

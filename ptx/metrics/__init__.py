@@ -14,7 +14,7 @@ from ptx.metrics.image import PSNR_CAP_DB, FrameScores, frame_scores, psnr_frame
 from ptx.metrics.keypoints import KeypointErrors, keypoint_errors
 from ptx.metrics.perceptual import OptionalScore, fid_score, lpips_score
 from ptx.metrics.robust import ChallengingFrames, challenging_frames, nearest_pose_distances
-from ptx.metrics.temporal import TemporalErrors, temporal_errors, warp_previous
+from ptx.metrics.temporal import TemporalErrors, temporal_errors
 
 __all__ = [
     "PSNR_CAP_DB",
@@ -32,5 +32,4 @@ __all__ = [
     "psnr_frames",
     "ssim_frames",
     "temporal_errors",
-    "warp_previous",
 ]

@@ -7,7 +7,8 @@ Definitions (fixed here, used by ``ptx score``):
 
 - Flow (ptx convention, the ``flow`` array): ``flow[t]`` float (H, W, 2) holds ``(dx, dy)``
   in pixels from frame t to frame t-1, so ``warped_prev(x) = prev(x + flow[t](x))``
-  (bilinear; pixel ``i`` has its centre at ``i + 0.5``). ``flow[0]`` is unused.
+  (bilinear; ``ptx.nn.warp``, the one definition the flow stage and the temporal loss use
+  too). ``flow[0]`` is unused.
 - Valid pixels: the flow's validity mask (forward-backward consistent, i.e. not occluded)
   and ``x + flow[t](x)`` inside the frame.
 - Scale: RGB on the 0..255 scale.
@@ -29,40 +30,13 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
-from torch.nn import functional as F
 
 from ptx.errors import InputError
 from ptx.metrics._arrays import ArrayLike, as_bool_mask, as_unit_frames, nan_mean
+from ptx.nn.warp import warp_backward
 
 SCALE = 255.0
 """Differences are measured on RGB scaled to 0..SCALE."""
-
-
-def warp_previous(previous: torch.Tensor, flow: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """Frame t-1 brought to frame t along the flow.
-
-    ``previous``: float (B, C, H, W); ``flow``: float (B, H, W, 2), ``(dx, dy)`` from t to
-    t-1. Returns the warped frames, float (B, C, H, W), and bool (B, H, W): where
-    ``x + flow(x)`` lands inside the frame (outside, the warped value means nothing).
-    """
-    b, _, h, w = previous.shape
-    if flow.shape != (b, h, w, 2):
-        raise InputError(
-            f"flow has shape {tuple(flow.shape)}; it must be (T, H, W, 2) = {(b, h, w, 2)}."
-        )
-    ys, xs = torch.meshgrid(
-        torch.arange(h, device=flow.device, dtype=torch.float32),
-        torch.arange(w, device=flow.device, dtype=torch.float32),
-        indexing="ij",
-    )
-    x = xs + flow[..., 0].float()
-    y = ys + flow[..., 1].float()
-    inside = (x >= 0) & (x <= w - 1) & (y >= 0) & (y <= h - 1)
-    grid = torch.stack([(x + 0.5) * (2.0 / w) - 1.0, (y + 0.5) * (2.0 / h) - 1.0], dim=-1)
-    warped = F.grid_sample(
-        previous.float(), grid, mode="bilinear", padding_mode="border", align_corners=False
-    )
-    return warped, inside
 
 
 @dataclass
@@ -173,8 +147,8 @@ def _pair_errors(
             f"frames are {tuple(cur.shape[2:])} but flow is {tuple(flow.shape[1:3])}; "
             "score output frames at the size of the real frames' flow."
         )
-    warped, inside = warp_previous(before, flow)
-    keep = (inside & valid).unsqueeze(1).double()
+    warped, inside = warp_backward(before, flow.permute(0, 3, 1, 2))
+    keep = (inside[:, 0] & valid).unsqueeze(1).double()
     diff = (cur.double() - warped.double()) * SCALE
     count = keep.sum(dim=(1, 2, 3)) * cur.shape[1]
     m_abs = ((diff.abs() * keep).sum(dim=(1, 2, 3)) / count.clamp(min=1)).cpu().numpy()

@@ -1,10 +1,15 @@
-"""Rendering with a trained D2G model: load a run, feed it pose conditions, composite.
+"""Rendering with a trained model of any method: load a run, stream pose conditions
+through it, composite.
 
-The conditions of a sequence come from a :class:`ConditionSource` (a subject's own prepared
-arrays, or a retargeted source video) in chunks of frames at any square size; they are
-resized to the model's resolution exactly as training resized them, stacked into pose
-labels for frames t, t-1, t-2 (the first frame repeats at the start, as in training), and
-rendered in batches. Memory does not grow with the sequence's length.
+The conditions of a sequence come from a :class:`ConditionSource` (a subject's own
+prepared arrays, or a retargeted source video) in chunks of frames at any square size;
+they are resized to the model's resolution exactly as training resized them, encoded by
+the method's pose encoding (the same function training uses), stacked over the method's
+frame window and rendered in batches. The streaming keeps the frames a window needs from
+before a batch (context) and reads ahead the frames it needs after it (lookahead); a
+method that feeds back its previous output gets its carried state across batches. At a
+sequence's ends the nearest frame repeats, as in training. Memory does not grow with the
+sequence's length.
 """
 
 from __future__ import annotations
@@ -13,28 +18,32 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 import torch
 
 from ptx.cache.checkpoints import latest_checkpoint, load_checkpoint
+from ptx.cache.runs import latest_run, list_runs, read_run_config, runs_dir, subject_runs
 from ptx.cache.store import VideoStore
 from ptx.cache.workspace import Workspace, validate_name
+from ptx.devices import resolve_device
 from ptx.errors import InputError
-from ptx.methods.d2g.config import D2GConfig, config_from_dict
-from ptx.methods.d2g.renderer import D2GRenderer
-from ptx.training.data import resize_array
-from ptx.training.loop import resolve_device
-from ptx.training.run import latest_run, read_run_config, runs_dir
+from ptx.methods.base import Method, Renderer, RenderInputs, Window
+from ptx.methods.registry import get_method
+from ptx.nn.arrays import resize_array, resize_keypoints
+from ptx.nn.poselabels import PoseEncoding, unit
 
 
 @dataclass
 class LoadedModel:
     """A trained renderer ready for inference."""
 
-    renderer: D2GRenderer
-    cfg: D2GConfig
+    method: Method
+    cfg: Any
+    renderer: Renderer
+    encoding: PoseEncoding
+    window: Window
     run_dir: Path
     checkpoint: Path
     step: int
@@ -42,55 +51,75 @@ class LoadedModel:
     videos: list[dict]
     """The training videos (their order is the order of the learned backgrounds)."""
 
+    @property
+    def size(self) -> int:
+        return int(self.cfg.size)
 
-def resolve_run(ws: Workspace, subject: str, run: str | Path | None = None) -> Path:
-    """The run folder: ``run`` as a path or a run name under the subject's runs, else the
-    newest run with a checkpoint."""
+    @property
+    def inputs(self) -> tuple[str, ...]:
+        """Per-frame conditions the model reads: its encoding's, then its renderer's."""
+        own = self.method.render_arrays(self.cfg)
+        return tuple(dict.fromkeys((*self.encoding.arrays, *own)))
+
+
+def resolve_run(
+    ws: Workspace, subject: str, run: str | Path | None = None, method: str | None = None
+) -> Path:
+    """The run folder: ``run`` as a path or a run name under the subject's runs (of
+    ``method``, or of any method), else the newest run with a checkpoint."""
     validate_name(subject)
+    wanted = get_method(method).name if method is not None else None
     if run is not None:
-        for cand in (Path(run), runs_dir(ws, subject) / str(run)):
+        names = [wanted] if wanted else [r.method for r in list_runs(ws, subject, None, False)]
+        for cand in (Path(run), *(runs_dir(ws, subject, m) / str(run) for m in names)):
             if cand.is_dir():
                 return cand
         raise InputError(
             f"No run {run} for subject '{subject}'.",
-            f"See the runs in {runs_dir(ws, subject)}, or leave --run out for the newest.",
+            f"See the runs in {subject_runs(ws, subject)}, or leave --run out for the newest.",
         )
-    found = latest_run(ws, subject)
+    found = latest_run(ws, subject, wanted)
     if found is None:
+        which = f" {wanted}" if wanted else ""
         raise InputError(
-            f"Subject '{subject}' has no trained run in {ws.root}.",
-            f"Train one first: ptx train --subject {subject}",
+            f"Subject '{subject}' has no trained{which} run in {ws.root}.",
+            f"Train one first: ptx train --subject {subject}"
+            + (f" --method {wanted}" if wanted else ""),
         )
     return found
 
 
 def load_model(run_dir: Path, device: str = "auto") -> LoadedModel:
     """Load the run's newest checkpoint (as data only) into an eval-mode renderer."""
-    ckpt = latest_checkpoint(run_dir / "checkpoints")
+    ckpt = latest_checkpoint(Path(run_dir) / "checkpoints")
     if ckpt is None:
         raise InputError(f"Run {run_dir} has no checkpoint yet.", "Let `ptx train` finish a step.")
     data = load_checkpoint(ckpt)
-    cfg = config_from_dict(data["config"])
-    state = data["generator"]
+    method = get_method(data.get("method", "d2g"))
+    cfg = method.config_from_dict(data["config"])
     dev = resolve_device(device)
-    renderer = D2GRenderer(cfg, n_backgrounds=int(state["background"].shape[0]))
-    renderer.load_state_dict(state)
-    renderer.to(dev).eval()
+    renderer = method.build_renderer(cfg, data["trainer"], dev)
     try:
         videos = read_run_config(run_dir).get("videos", [])
     except InputError:
         videos = []
-    return LoadedModel(renderer, cfg, run_dir, ckpt, int(data.get("step", 0)), dev, videos)
+    return LoadedModel(
+        method, cfg, renderer, method.encoding(cfg), method.window(cfg), Path(run_dir), ckpt,
+        int(data.get("step", 0)), dev, videos,
+    )  # fmt: skip
 
 
 class ConditionSource(Protocol):
     """Per-frame conditions of a sequence, square arrays of one size."""
 
+    size: int
+    """Side of its square frames in pixels."""
+
     def __len__(self) -> int: ...
 
-    def chunk(self, start: int, stop: int) -> dict[str, np.ndarray | None]:
-        """``skeleton`` uint8 (n, S, S, 3), ``label3d`` uint8 (n, S, S, 3) or None,
-        ``iuv`` uint8 (n, S, S, 3) for frames [start, stop)."""
+    def chunk(self, start: int, stop: int, names: tuple[str, ...]) -> dict[str, np.ndarray]:
+        """The arrays ``names`` for frames [start, stop): images uint8 (n, S, S[, C]) (e.g.
+        ``poselabel``, ``label3d``, ``iuv``), ``keypoints`` float (n, K, 3) in pixels."""
         ...
 
 
@@ -99,20 +128,22 @@ class StoreConditions:
 
     def __init__(self, store: VideoStore, start: int = 0, stop: int | None = None) -> None:
         self.store = store
-        total = store.open_array("poselabel").shape[0]
+        total = store.open_array("frames").shape[0]
+        self.size = int(store.open_array("frames").shape[1])
         self.start, self.stop = start, total if stop is None else min(stop, total)
-        self.has_label3d = store.has("label3d")
 
     def __len__(self) -> int:
         return max(0, self.stop - self.start)
 
-    def chunk(self, start: int, stop: int) -> dict[str, np.ndarray | None]:
+    def chunk(self, start: int, stop: int, names: tuple[str, ...]) -> dict[str, np.ndarray]:
         a, b = self.start + start, self.start + stop
-        return {
-            "skeleton": self.store.read("poselabel", a, b),
-            "label3d": self.store.read("label3d", a, b) if self.has_label3d else None,
-            "iuv": self.store.read("iuv", a, b),
-        }
+        missing = [n for n in names if not self.store.has(n)]
+        if missing:
+            raise InputError(
+                f"Video {self.store.video_id} has no '{missing[0]}' array, which this model reads.",
+                "Run `ptx prepare` on it until every stage is complete.",
+            )
+        return {n: self.store.read(n, a, b) for n in names}
 
 
 @dataclass
@@ -124,14 +155,23 @@ class RenderedChunk:
     """uint8 (n, S, S): person opacity x 255."""
 
 
-def _unit(x: torch.Tensor) -> torch.Tensor:
-    return x.float() * (2.0 / 255.0) - 1.0
-
-
 def _to_uint8(x: torch.Tensor) -> np.ndarray:
     """float (n, C, S, S) in [-1, 1] -> uint8 (n, S, S, C)."""
     y = ((x.clamp(-1, 1) + 1) * 127.5).round_().to(torch.uint8)
     return y.permute(0, 2, 3, 1).cpu().numpy()
+
+
+def _model_inputs(
+    model: LoadedModel, got: dict[str, np.ndarray], src: int
+) -> dict[str, torch.Tensor]:
+    """A chunk of conditions at the source's size -> tensors at the model's, on its device."""
+    out = {}
+    for name, x in got.items():
+        if name == "keypoints":
+            out[name] = resize_keypoints(x, src, model.size).to(model.device)
+        else:
+            out[name] = resize_array(name, x, model.size).to(model.device)
+    return out
 
 
 @torch.inference_mode()
@@ -143,39 +183,43 @@ def render_conditions(
     batch: int = 8,
     foreground_only: bool = False,
 ) -> Iterator[RenderedChunk]:
-    """Render every frame of ``source``.
+    """Render every frame of ``source``, ``batch`` frames at a time (see the module
+    docstring).
 
     ``background``: uint8 (S', S', 3) to composite over (resized to the model size), or None
     for the learned background of training video ``video``. With ``foreground_only`` the
     chunks carry the person's colours (for output with alpha) instead of the composite."""
-    cfg, dev, size = model.cfg, model.device, model.cfg.size
+    n, win, enc = len(source), model.window, model.encoding
+    own = model.method.render_arrays(model.cfg)
     bg = None
     if background is not None:
-        bg = _unit(resize_array("background", background[None], size).to(dev))
-    context: list[torch.Tensor] = []  # per-frame pose channels of the previous frames
-    for start in range(0, len(source), batch):
-        stop = min(start + batch, len(source))
-        got = source.chunk(start, stop)
-        per_frame = resize_array("poselabel", got["skeleton"], size)
-        if cfg.use_label3d:
-            if got["label3d"] is None:
-                raise InputError("This model was trained with 3D labels; the source has none.")
-            per_frame = torch.cat([per_frame, resize_array("label3d", got["label3d"], size)], 1)
-        frames = [*context, *per_frame.unbind(0)]
-        n_ctx = len(context)
-        labels = []
-        for i in range(stop - start):
-            cur = n_ctx + i
-            stack = [frames[max(cur - k, 0)] for k in range(cfg.pose_frames)]
-            labels.append(torch.cat(stack, 0))
-        pose = _unit(torch.stack(labels).to(dev))
-        iuv = resize_array("iuv", got["iuv"], size).to(dev) if cfg.iuv_input else None
-        vid = torch.full((len(pose),), video, dtype=torch.long, device=dev)
-        out = model.renderer(pose, iuv, video=vid, background=bg)
-        context = frames[-(cfg.pose_frames - 1) :] if cfg.pose_frames > 1 else []
+        bg = unit(resize_array("background", background[None], model.size).to(model.device))
+    encoded: dict[int, torch.Tensor] = {}  # frame -> its encoding (C, S, S)
+    arrays: dict[int, dict[str, torch.Tensor]] = {}  # frame -> the renderer's own inputs
+    loaded = 0
+    state = model.renderer.start()
+    for start in range(0, n, batch):
+        stop = min(start + batch, n)
+        want = min(n, stop + win.after)
+        if want > loaded:
+            got = _model_inputs(model, source.chunk(loaded, want, model.inputs), source.size)
+            codes = enc({k: got[k] for k in enc.arrays})
+            for i in range(want - loaded):
+                encoded[loaded + i] = codes[i]
+                arrays[loaded + i] = {k: got[k][i] for k in own}
+            loaded = want
+        pose = torch.stack([
+            torch.cat([encoded[min(max(t + o, 0), n - 1)] for o in win.offsets])
+            for t in range(start, stop)
+        ])  # fmt: skip
+        own_inputs = {k: torch.stack([arrays[t][k] for t in range(start, stop)]) for k in own}
+        vid = torch.full((stop - start,), video, dtype=torch.long, device=model.device)
+        out, state = model.renderer(RenderInputs(pose, own_inputs, vid, bg), state)
+        for t in [t for t in encoded if t < stop - win.before]:
+            del encoded[t]
+            arrays.pop(t, None)
         alpha = (out.alpha.clamp(0, 1) * 255).round().to(torch.uint8)[:, 0].cpu().numpy()
-        rgb = out.fg if foreground_only else out.output
-        yield RenderedChunk(start, _to_uint8(rgb), alpha)
+        yield RenderedChunk(start, _to_uint8(out.fg if foreground_only else out.output), alpha)
 
 
 def render_fps(model: LoadedModel, source: ConditionSource, frames: int = 32) -> float:
@@ -189,13 +233,21 @@ def render_fps(model: LoadedModel, source: ConditionSource, frames: int = 32) ->
 
 class _Head:
     def __init__(self, source: ConditionSource, n: int) -> None:
-        self.source, self.n = source, n
+        self.source, self.n, self.size = source, n, source.size
 
     def __len__(self) -> int:
         return self.n
 
-    def chunk(self, start: int, stop: int) -> dict[str, np.ndarray | None]:
-        return self.source.chunk(start, stop)
+    def chunk(self, start: int, stop: int, names: tuple[str, ...]) -> dict[str, np.ndarray]:
+        return self.source.chunk(start, stop, names)
+
+
+def heldout_start(model: LoadedModel, video: str, count: int) -> int:
+    """The first frame of ``video`` the model never trained on."""
+    span = next((v for v in model.videos if v.get("video") == video), None)
+    if span is not None:
+        return int(span["heldout_frames"][0])
+    return count - max(1, round(count * model.cfg.holdout))
 
 
 def render_subject(
@@ -207,6 +259,7 @@ def render_subject(
     device: str = "auto",
     poses: str | None = None,
     pose_fps: float | None = None,
+    method: str | None = None,
 ) -> tuple[Path, int, float]:
     """Render a subject's own frames (``heldout``: the tail never trained on; ``all``) of
     its first video, or with ``poses`` = ``openpose:DIR`` a pose sequence from OpenPose JSON
@@ -216,7 +269,7 @@ def render_subject(
 
     if frames not in ("heldout", "all"):
         raise InputError(f"Unknown --frames {frames!r}.", "Use heldout or all.")
-    model = load_model(resolve_run(ws, subject, run), device)
+    model = load_model(resolve_run(ws, subject, run, method), device)
     videos = ws.subject(subject)["videos"]
     store = VideoStore(ws, videos[0])
     fps = float(store.meta("extract")["fps"])
@@ -230,15 +283,11 @@ def render_subject(
         source: ConditionSource = PoseSequenceConditions(keypoints, store)
         fps = pose_fps or fps
     else:
-        n = store.open_array("poselabel").shape[0]
-        start = 0
-        if frames == "heldout":
-            span = next((v for v in model.videos if v.get("video") == videos[0]), None)
-            held = n - max(1, round(n * model.cfg.holdout))
-            start = int(span["heldout_frames"][0]) if span else held
+        n = store.open_array("frames").shape[0]
+        start = heldout_start(model, videos[0], n) if frames == "heldout" else 0
         source = StoreConditions(store, start, n)
     t0, count = time.perf_counter(), 0
-    with VideoWriter(output, fps, (model.cfg.size, model.cfg.size)) as writer:
+    with VideoWriter(output, fps, (model.size, model.size)) as writer:
         for chunk in render_conditions(model, source):
             for img in chunk.rgb:
                 writer.write(img)

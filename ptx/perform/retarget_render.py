@@ -18,7 +18,7 @@ import numpy as np
 import torch
 
 from ptx.body.load import load_body_model
-from ptx.body.model import TorchBody, posed_numpy, project
+from ptx.body.model import BodyModel, TorchBody, posed_numpy, project
 from ptx.body.render import render_sequence
 from ptx.body.skeleton import draw_skeleton
 from ptx.cache.store import VideoStore
@@ -26,6 +26,14 @@ from ptx.errors import InputError
 from ptx.perform.retarget import normalize_2d
 
 MODES = ("3d", "2d", "none")
+
+
+def fitted_body(store: VideoStore) -> tuple[BodyModel, TorchBody, np.ndarray]:
+    """The body model a video was fitted with (loaded from the spec the fit recorded: the
+    SMPL file's absolute path, not just its name), its torch form, and the fitted shape."""
+    meta = store.meta("fit")
+    model = load_body_model(meta.get("body_spec") or meta.get("body") or "open")
+    return model, TorchBody(model), store.read("body/shape")
 
 
 def _project_np(points: np.ndarray, camera: np.ndarray) -> np.ndarray:
@@ -69,10 +77,7 @@ class RetargetConditions:
             self.scale *= self.size / self.src_size
 
     def _setup_3d(self, tgt_kp: np.ndarray) -> None:
-        spec = self.target.meta("fit").get("body", "open")
-        self.model = load_body_model(spec)
-        self.body = TorchBody(self.model)
-        self.betas = self.target.read("body/shape")
+        self.model, self.body, self.betas = fitted_body(self.target)
         pose = self.source.read("body/pose")
         src_transl = self.source.read("body/transl")
         src_cam = self.source.read("body/camera")
@@ -99,9 +104,19 @@ class RetargetConditions:
     def __len__(self) -> int:
         return len(self.keypoints)
 
-    def chunk(self, start: int, stop: int) -> dict[str, np.ndarray | None]:
-        skel = np.stack([draw_skeleton(k, self.size) for k in self.keypoints[start:stop]])
-        if self.mode == "3d":
+    def chunk(self, start: int, stop: int, names: tuple[str, ...]) -> dict[str, np.ndarray]:
+        """The conditions ``names`` of frames [start, stop) in the target's frame:
+        ``poselabel`` (the skeleton drawn from the retargeted keypoints), ``keypoints``,
+        ``iuv`` and ``label3d``."""
+        out: dict[str, np.ndarray] = {}
+        if "keypoints" in names:
+            out["keypoints"] = self.keypoints[start:stop]
+        if "poselabel" in names:
+            out["poselabel"] = np.stack(
+                [draw_skeleton(k, self.size) for k in self.keypoints[start:stop]]
+            )
+        body = [n for n in ("iuv", "label3d") if n in names]
+        if body and self.mode == "3d":
             got = render_sequence(
                 self.model,
                 self.betas,
@@ -111,15 +126,20 @@ class RetargetConditions:
                 self.size,
                 body=self.body,
             )
-            return {"skeleton": skel, "label3d": got["label3d"], "iuv": got["iuv"]}
-        iuv = self.source.read("iuv", start, stop)
-        label3d = self.source.read("label3d", start, stop) if self.source.has("label3d") else None
-        warp = [self._warp(iuv[i], start + i, cv2.INTER_NEAREST) for i in range(len(iuv))]
-        out = {"skeleton": skel, "iuv": np.stack(warp), "label3d": None}
-        if label3d is not None:
-            out["label3d"] = np.stack(
-                [self._warp(label3d[i], start + i, cv2.INTER_NEAREST) for i in range(len(iuv))]
-            )
+            out.update({n: got[n] for n in body})
+        elif body:
+            for n in body:
+                if not self.source.has(n):
+                    raise InputError(
+                        f"The source video has no '{n}' array, which this model reads."
+                    )
+                img = self.source.read(n, start, stop)
+                out[n] = np.stack(
+                    [self._warp(img[i], start + i, cv2.INTER_NEAREST) for i in range(len(img))]
+                )
+        unknown = [n for n in names if n not in out]
+        if unknown:
+            raise InputError(f"A retargeted motion has no '{unknown[0]}' condition.")
         return out
 
     def _warp(self, img: np.ndarray, t: int, interp: int) -> np.ndarray:
@@ -139,10 +159,7 @@ class PoseSequenceConditions(RetargetConditions):
         self.mode, self.source, self.target = "3d", None, target
         self.size = int(target.open_array("frames").shape[1])
         moved = normalize_2d(np.asarray(keypoints, np.float32)[:, :25], target.read("keypoints"))
-        spec = target.meta("fit").get("body", "open")
-        self.model = load_body_model(spec)
-        self.body = TorchBody(self.model)
-        self.betas = target.read("body/shape")
+        self.model, self.body, self.betas = fitted_body(target)
         camera = np.median(target.read("body/camera"), axis=0).astype(np.float32)
         fit = fit_body(self.model, moved, self.size, None, camera, betas=self.betas)
         self.pose, self.transl = fit.pose, fit.transl

@@ -29,6 +29,7 @@ import cv2
 import numpy as np
 
 from ptx.cache.atomic import atomic_write_json
+from ptx.cache.runs import changed_inputs, read_run_config
 from ptx.cache.store import VideoStore
 from ptx.cache.workspace import Workspace
 from ptx.errors import InputError
@@ -42,14 +43,15 @@ from ptx.metrics import (
     lpips_score,
     temporal_errors,
 )
+from ptx.nn.arrays import resize_array
 from ptx.perform.render import (
     LoadedModel,
     StoreConditions,
+    heldout_start,
     load_model,
     render_conditions,
     resolve_run,
 )
-from ptx.training.data import resize_array
 
 METRICS = (
     "ssim", "psnr", "r_ssim", "r_psnr", "temporal_error", "lpips", "fid", "akd", "mkr", "fps",
@@ -69,6 +71,8 @@ class ScoreResult:
     """Person-only variants, frame counts, per-frame values for reports."""
     reasons: dict[str, str] = field(default_factory=dict)
     """Why a metric is null."""
+    notes: list[str] = field(default_factory=list)
+    """What the user should know about these numbers (e.g. the run's inputs changed)."""
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -79,6 +83,7 @@ class ScoreResult:
             "results": self.results,
             "details": {k: v for k, v in self.extra.items() if not isinstance(v, np.ndarray)},
             "null_reasons": self.reasons,
+            "notes": self.notes,
             "scored": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
         }
 
@@ -108,9 +113,9 @@ def _heldout(
     for i, v in enumerate(videos):
         store = VideoStore(ws, v["video"])
         n = store.open_array("frames").shape[0]
-        a, b = v.get("heldout_frames") or (n - max(1, round(n * model.cfg.holdout)), n)
-        if b > a:
-            out.append((store, i, int(a), int(b)))
+        a = heldout_start(model, v["video"], n)
+        if n > a:
+            out.append((store, i, int(a), int(n)))
     if not out:
         raise InputError(
             f"Subject '{subject}' has no held-out frames to score.",
@@ -120,7 +125,7 @@ def _heldout(
 
 
 def _render_heldout(model: LoadedModel, spans: list) -> _Rendered:
-    size = model.cfg.size
+    size = model.size
     outs, truths, masks, flows, valids, kps, train_kps, labels = [], [], [], [], [], [], [], []
     bounds: list[tuple[int, int]] = []
     has_flow = all(s.has("flow") and s.has("flow_valid") for s, *_ in spans)
@@ -174,9 +179,11 @@ def score(
     device: str = "auto",
     keypoint_size: int = 256,
     report_dir: Path | None = None,
+    method: str | None = None,
 ) -> ScoreResult:
-    """Score the subject's newest run (or ``run``); see the module docstring."""
-    run_dir = resolve_run(ws, subject, run)
+    """Score the subject's newest run (of ``method``, or of any method), or ``run``; see
+    the module docstring."""
+    run_dir = resolve_run(ws, subject, run, method)
     model = load_model(run_dir, device)
     spans = _heldout(model, ws, subject)
     t0 = time.perf_counter()
@@ -213,18 +220,24 @@ def score(
         if opt.value is None:
             reasons[name] = opt.reason
     results["fps"] = fps
+    try:
+        changed = changed_inputs(ws, read_run_config(run_dir))
+    except InputError:
+        changed = []
     extra = {
         "frames": len(r.output),
-        "size": model.cfg.size,
+        "size": model.size,
         "person_psnr": summary["person_psnr"],
         "person_ssim": summary["person_ssim"],
         "challenging_frames": [r.labels[i] for i in hard.indices],
         "step": model.step,
         "psnr_per_frame": scores.psnr,
     }
+    notes = [f"The run's inputs changed since it trained: {c}." for c in changed]
     result = ScoreResult(
-        subject, "d2g", run_dir.name, model.checkpoint.name, results, extra, reasons
-    )
+        subject, model.method.name, run_dir.name, model.checkpoint.name, results, extra,
+        reasons, notes,
+    )  # fmt: skip
     if report_dir is not None:
         write_report(report_dir, r, scores, hard.indices)
     return result

@@ -1,7 +1,8 @@
 """`ptx transfer`: make a trained target perform a source video's motion.
 
-1. The source goes through the same cached stages as any video (up to ``label3d``; a second
-   transfer from the same source reuses them).
+1. The source goes through the same cached stages as any video (up to the last one the
+   model's method needs, and the body fit for ``--retarget 3d``; a second transfer from the
+   same source reuses them). It joins no subject: it is motion, not a person to train.
 2. Its motion is retargeted to the target (:mod:`ptx.perform.retarget_render`).
 3. The target's model renders the sequence chunk by chunk (memory does not grow with the
    source's length) over the learned background, a given image, or alone with alpha.
@@ -59,6 +60,16 @@ def load_background(path: Path, size: int, notes: list[str]) -> np.ndarray:
     return cv2.cvtColor(img, cv2.COLOR_BGR2RGB)
 
 
+def source_stages(model: LoadedModel, retarget: str) -> str:
+    """The last preparation stage a transfer source needs: the method's, or the body fit's
+    outputs for ``3d`` retargeting, whichever comes later."""
+    from ptx.pipeline.registry import STAGES
+
+    order = list(STAGES)
+    need = [model.method.source_until, *(["fit"] if retarget == "3d" else [])]
+    return max(need, key=order.index)
+
+
 def transfer(
     ws: Workspace,
     source: Path,
@@ -74,14 +85,16 @@ def transfer(
     prepare_overrides: dict[str, dict[str, Any]] | None = None,
     reporter: Any = None,
     device: str = "auto",
+    method: str | None = None,
 ) -> TransferResult:
-    """Run the whole transfer; see the module docstring."""
+    """Run the whole transfer; see the module docstring. ``run``/``method`` choose the
+    target's model (default: its newest run of any method)."""
     reporter = reporter or NullReporter()
     if retarget not in MODES:
         raise InputError(f"Unknown --retarget {retarget!r}.", f"Use one of {', '.join(MODES)}.")
     if alpha and background is not None:
         raise InputError("--alpha and --background exclude each other.")
-    run_dir = resolve_run(ws, target, run)
+    run_dir = resolve_run(ws, target, run, method)
     model = load_model(run_dir, device)
     tgt_store = subject_store(ws, target)
     source = Path(source)
@@ -93,7 +106,10 @@ def transfer(
     size = int(tgt_store.open_array("frames").shape[1])
     overrides = dict(prepare_overrides or {})
     overrides.setdefault("crop", {}).setdefault("size", size)
-    prepared = prepare_video(source, ws, None, overrides, until="label3d", reporter=reporter)
+    prepared = prepare_video(
+        source, ws, None, overrides, until=source_stages(model, retarget), reporter=reporter,
+        join_subject=False,
+    )  # fmt: skip
     src_store = VideoStore(ws, prepared.video_id)
     notes: list[str] = []
     bg = load_background(background, size, notes) if background is not None else None
@@ -121,7 +137,7 @@ def _write(
     reporter: Any,
 ) -> int:
     meta = src_store.meta("extract")
-    out_size = output_size or model.cfg.size
+    out_size = output_size or model.size
     width = out_size * (2 if side else 1)
     audio = src_store.workspace.source_path(src_store.video_id) if keep_audio else None
     if keep_audio and not meta.get("has_audio"):

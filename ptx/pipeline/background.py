@@ -276,9 +276,12 @@ class BackgroundStage(Stage):
     inputs = ("frames", "mask")
     outputs = ("background", "background_seen", "background_blocks", "background_blocks_seen")
 
+    @classmethod
+    def check(cls, config: BackgroundConfig) -> None:
+        _check_config(config)
+
     def run(self, ctx: StageContext) -> None:
         cfg: BackgroundConfig = ctx.config
-        _check_config(cfg)
         frames = ctx.store.open_array("frames")
         mask = ctx.store.open_array("mask")
         t, h, w = frames.shape[:3]

@@ -141,12 +141,15 @@ class CropStage(Stage):
     inputs = (SOURCE, "keypoints_analysis")
     outputs = ("frames", "keypoints")
 
+    @classmethod
+    def check(cls, config: CropConfig) -> None:
+        if not 16 <= config.size <= 4096:
+            raise InputError(f"--size {config.size} is out of range.", "Use 16 to 4096 pixels.")
+        if config.margin < 0:
+            raise InputError(f"crop.margin={config.margin} is negative.", "Use 0 or more.")
+
     def run(self, ctx: StageContext) -> None:
         cfg: CropConfig = ctx.config
-        if not 16 <= cfg.size <= 4096:
-            raise InputError(f"--size {cfg.size} is out of range.", "Use 16 to 4096 pixels.")
-        if cfg.margin < 0:
-            raise InputError(f"crop.margin={cfg.margin} is negative.", "Use 0 or more.")
         if ctx.source is None:
             raise InputError("The source video of this store is no longer at any known path.")
         ext = ctx.store.meta("extract")

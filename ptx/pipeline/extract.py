@@ -39,6 +39,10 @@ class ExtractStage(Stage):
     inputs = (SOURCE,)
     outputs = ("frames_analysis",)
 
+    @classmethod
+    def check(cls, config: ExtractConfig) -> None:
+        _check_config(config, 0.0, "")
+
     def run(self, ctx: StageContext) -> None:
         cfg: ExtractConfig = ctx.config
         if ctx.source is None:

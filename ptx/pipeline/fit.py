@@ -19,10 +19,10 @@ from __future__ import annotations
 from dataclasses import dataclass, fields
 
 import numpy as np
-import torch
 
 from ptx.body.fit import FitConfig, fit_body
 from ptx.body.load import resolve_body_model, spec_of
+from ptx.devices import resolve_device
 from ptx.errors import InputError, StageError
 from ptx.pipeline.quality import frame_ranges
 from ptx.pipeline.stage import Stage, StageContext
@@ -65,16 +65,6 @@ def fit_config(cfg: FitStageConfig) -> FitConfig:
     return FitConfig(**{k: getattr(cfg, k) for k in shared})
 
 
-def pick_device(name: str) -> str:
-    if name == "auto":
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    if name not in ("cpu", "cuda"):
-        raise InputError(f"fit.device={name!r} is unknown.", "Use auto, cpu or cuda.")
-    if name == "cuda" and not torch.cuda.is_available():
-        raise InputError("fit.device=cuda, but no CUDA device is available.", "Use cpu.")
-    return name
-
-
 def canonical_focal(ctx: StageContext, size: int, focal: float) -> float:
     """Focal length in canonical pixels: ``focal`` x the source's long side, scaled by the
     crop (frame size when no crop was recorded)."""
@@ -93,11 +83,15 @@ class FitStage(Stage):
     inputs = ("keypoints", "mask")
     outputs = (*OUTPUTS, "body/shape")
 
+    @classmethod
+    def check(cls, config: FitStageConfig) -> None:
+        if config.window < 1 or config.context < 0 or config.shape_frames < 1 or config.focal <= 0:
+            raise InputError("fit.window, fit.shape_frames and fit.focal must be positive.")
+        resolve_device(config.device, "fit.device")
+
     def run(self, ctx: StageContext) -> None:
         cfg: FitStageConfig = ctx.config
-        if cfg.window < 1 or cfg.context < 0 or cfg.shape_frames < 1 or cfg.focal <= 0:
-            raise InputError("fit.window, fit.shape_frames and fit.focal must be positive.")
-        device = pick_device(cfg.device)
+        device = resolve_device(cfg.device, "fit.device").type
         model, fallback = resolve_body_model(cfg.body)
         if fallback:
             ctx.warn(fallback)

@@ -1,9 +1,9 @@
 """Stage ``flow``: optical flow between consecutive canonical frames, with its validity.
 
-Convention: ``flow[t]`` maps a pixel ``p`` of frame t to its position ``p + flow[t][p]`` in
-frame t-1, so ``warp(frames[t-1], flow[t])`` reproduces frame t wherever ``flow_valid[t]``
-holds (``warp`` below; the temporal loss and metric use exactly this). ``flow[0]`` is 0 and
-invalid everywhere.
+Convention (``ptx.nn.warp``, the one definition the temporal loss and metric use too):
+``flow[t]`` maps a pixel ``p`` of frame t to its position ``p + flow[t][p]`` in frame t-1,
+so warping ``frames[t-1]`` by ``flow[t]`` reproduces frame t wherever ``flow_valid[t]``
+holds. ``flow[0]`` is 0 and invalid everywhere.
 
 Flow is OpenCV's DIS on grey frames, run both ways; a pixel is valid when the forward and
 backward flows agree (|f + b(p + f)|^2 <= alpha (|f|^2 + |b|^2) + beta, Sundaram et al. 2010)
@@ -21,7 +21,6 @@ Meta: mean valid fraction, median flow length.
 
 from __future__ import annotations
 
-import functools
 import threading
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
@@ -30,6 +29,7 @@ import cv2
 import numpy as np
 
 from ptx.errors import InputError
+from ptx.nn.warp import warp_backward_np
 from ptx.pipeline.stage import Stage, StageContext
 
 
@@ -72,15 +72,6 @@ def grey(image: np.ndarray) -> np.ndarray:
     return image if image.ndim == 2 else cv2.cvtColor(image, cv2.COLOR_RGB2GRAY)
 
 
-@functools.lru_cache(maxsize=4)
-def _grid(h: int, w: int) -> tuple[np.ndarray, np.ndarray]:
-    """Pixel x and y coordinates, float32 (h, w) each (shared: never write into them)."""
-    xs = np.broadcast_to(np.arange(w, dtype=np.float32), (h, w)).copy()
-    ys = np.broadcast_to(np.arange(h, dtype=np.float32)[:, None], (h, w)).copy()
-    xs.flags.writeable = ys.flags.writeable = False
-    return xs, ys
-
-
 def to_half(flow: np.ndarray) -> np.ndarray:
     """float32 (H, W, 2) -> float16, the same values as numpy's ``astype`` but ~100x faster
     (numpy converts near-zero values slowly, OpenCV uses the CPU's conversion unit)."""
@@ -96,20 +87,6 @@ def to_single(flow: np.ndarray) -> np.ndarray:
     return cv2.convertFp16(np.ascontiguousarray(flow).view(np.int16))
 
 
-def warp(prev: np.ndarray, flow: np.ndarray, border: int = cv2.BORDER_REPLICATE) -> np.ndarray:
-    """Frame t predicted from frame t-1: ``out[p] = prev[p + flow[p]]`` (bilinear).
-
-    prev: (H, W) or (H, W, C), uint8 or float32; flow: float (H, W, 2), x then y, the
-    stored ``flow[t]``. Returns an array like ``prev``.
-    """
-    h, w = flow.shape[:2]
-    if prev.shape[:2] != (h, w):
-        raise InputError(f"warp: image {prev.shape[:2]} and flow {flow.shape[:2]} differ.")
-    xs, ys = _grid(h, w)
-    fx, fy = cv2.split(to_single(flow))
-    return cv2.remap(prev, xs + fx, ys + fy, cv2.INTER_LINEAR, borderMode=border)
-
-
 def fb_valid(
     fwd: np.ndarray, bwd: np.ndarray, alpha: float = 0.01, beta: float = 0.5
 ) -> np.ndarray:
@@ -118,15 +95,12 @@ def fb_valid(
     fwd: float32 (H, W, 2) from frame t to t-1; bwd: float32 (H, W, 2) from t-1 to t.
     Returns bool (H, W): True where fwd lands inside frame t-1 and bwd there brings it back.
     """
-    h, w = fwd.shape[:2]
-    xs, ys = _grid(h, w)
-    fx, fy = cv2.split(np.ascontiguousarray(fwd, np.float32))
-    tx, ty = xs + fx, ys + fy
-    back = cv2.remap(bwd, tx, ty, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    fwd = np.ascontiguousarray(fwd, np.float32)
+    back, inside = warp_backward_np(np.ascontiguousarray(bwd, np.float32), fwd)
+    fx, fy = cv2.split(fwd)
     bx, by = cv2.split(back)
     loop = (fx + bx) ** 2 + (fy + by) ** 2
     size = fx**2 + fy**2 + bx**2 + by**2
-    inside = (tx >= 0) & (tx <= w - 1) & (ty >= 0) & (ty <= h - 1)
     return (loop <= alpha * size + beta) & inside
 
 
@@ -229,9 +203,12 @@ class FlowStage(Stage):
     inputs = ("frames",)
     outputs = ("flow", "flow_valid")
 
+    @classmethod
+    def check(cls, config: FlowConfig) -> None:
+        _check_config(config)
+
     def run(self, ctx: StageContext) -> None:
         cfg: FlowConfig = ctx.config
-        _check_config(cfg)
         frames = ctx.store.open_array("frames")
         t, h, w = frames.shape[:3]
         chunk = frames.chunks[0]

@@ -72,16 +72,19 @@ class IuvStage(Stage):
     inputs = BODY_INPUTS
     outputs = ("iuv",)
 
+    @classmethod
+    def check(cls, config: IuvConfig) -> None:
+        if config.source != "render" and not config.source.startswith("densepose:"):
+            raise InputError(
+                f"iuv.source={config.source!r} is unknown.", "Use 'render' or 'densepose:DIR'."
+            )
+
     def run(self, ctx: StageContext) -> None:
         cfg: IuvConfig = ctx.config
         if cfg.source == "render":
             render_stage(ctx, "iuv")
-        elif cfg.source.startswith("densepose:"):
-            _import_densepose(ctx, Path(cfg.source.split(":", 1)[1]).expanduser())
         else:
-            raise InputError(
-                f"iuv.source={cfg.source!r} is unknown.", "Use 'render' or 'densepose:DIR'."
-            )
+            _import_densepose(ctx, Path(cfg.source.split(":", 1)[1]).expanduser())
 
 
 def _import_densepose(ctx: StageContext, folder: Path) -> None:

@@ -140,9 +140,13 @@ class KeypointsStage(Stage):
         "segmentation_analysis",
     )
 
+    @classmethod
+    def check(cls, config: KeypointsConfig) -> None:
+        _check(config)
+        parse_import(config.import_from)
+
     def run(self, ctx: StageContext) -> None:
         cfg: KeypointsConfig = ctx.config
-        _check(cfg)
         ext = ctx.store.meta("extract")
         t_count, w, h = int(ext["frame_count"]), int(ext["width"]), int(ext["height"])
         k = WITH_HANDS if cfg.hands else BODY_JOINTS

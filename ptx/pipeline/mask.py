@@ -136,12 +136,16 @@ class MaskStage(Stage):
     inputs = ("frames", "keypoints", "segmentation_analysis")
     outputs = ("mask",)
 
+    @classmethod
+    def check(cls, config: MaskConfig) -> None:
+        if config.method not in METHODS:
+            raise InputError(
+                f"mask.method={config.method!r} is unknown.",
+                f"Use one of: {', '.join(METHODS)}.",
+            )
+
     def run(self, ctx: StageContext) -> None:
         cfg: MaskConfig = ctx.config
-        if cfg.method not in METHODS:
-            raise InputError(
-                f"mask.method={cfg.method!r} is unknown.", f"Use one of: {', '.join(METHODS)}."
-            )
         has_seg = bool(ctx.store.meta("keypoints").get("segmentation"))
         method = ("pose" if has_seg else "selfie") if cfg.method == "auto" else cfg.method
         if method == "pose" and not has_seg:

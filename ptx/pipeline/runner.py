@@ -38,7 +38,8 @@ class Interrupted(PtxError):
 @dataclass
 class PrepareResult:
     video_id: str
-    subject: str
+    subject: str | None
+    """The subject the video joined (None when it joined none)."""
     outcomes: list[StageOutcome] = field(default_factory=list)
 
 
@@ -51,15 +52,19 @@ def code_version(stage: str) -> str:
 
 
 def resolve_configs(overrides: dict[str, dict[str, Any]] | None = None) -> dict[str, Any]:
-    """Every registered stage's config with ``overrides`` ({stage: {field: value}})."""
+    """Every registered stage's config with ``overrides`` ({stage: {field: value}}), each
+    checked by its stage (so a bad setting fails before any stage runs)."""
     overrides = overrides or {}
     unknown = sorted(set(overrides) - set(STAGES))
     if unknown:
         raise InputError(f"No stage named {unknown[0]!r}.", f"Stages: {', '.join(STAGES)}.")
-    return {
+    configs = {
         name: build_config(cls.Config, overrides.get(name, {}), name)
         for name, cls in STAGES.items()
     }
+    for name, cls in STAGES.items():
+        cls.check(configs[name])
+    return configs
 
 
 def check_stage_names(names: Iterable[str]) -> None:
@@ -94,8 +99,12 @@ def prepare_video(
     force: Iterable[str] = (),
     until: str | None = None,
     reporter: Reporter | None = None,
+    join_subject: bool = True,
 ) -> PrepareResult:
-    """Run every registered stage on ``video`` in order (see the module docstring)."""
+    """Run every registered stage on ``video`` in order (see the module docstring).
+
+    The video joins subject ``subject`` (default: a name from its file name) unless
+    ``join_subject`` is False (a transfer's motion source is no person to train)."""
     reporter = reporter or NullReporter()
     video = Path(video)
     force = set(force)
@@ -111,9 +120,10 @@ def prepare_video(
     name = validate_name(subject) if subject is not None else name_from_path(video)
     workspace.ensure()
     video_id = workspace.register_video(video, file_content_hash(video))
-    workspace.add_video_to_subject(name, video_id)
+    if join_subject:
+        workspace.add_video_to_subject(name, video_id)
     store = VideoStore(workspace, video_id)
-    result = PrepareResult(video_id=video_id, subject=name)
+    result = PrepareResult(video_id=video_id, subject=name if join_subject else None)
     order = list(STAGES)
     if until:
         order = order[: order.index(until) + 1]

@@ -184,5 +184,10 @@ class Stage:
     inputs: ClassVar[tuple[str, ...]] = ()
     outputs: ClassVar[tuple[str, ...]] = ()
 
+    @classmethod
+    def check(cls, config: Any) -> None:
+        """Raise InputError for settings that cannot work; called for every stage before
+        any stage runs (checks that need the video belong in ``run``)."""
+
     def run(self, ctx: StageContext) -> None:
         raise NotImplementedError

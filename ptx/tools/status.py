@@ -1,12 +1,16 @@
-"""The state of a workspace: subjects, their videos, and every stage of each."""
+"""The state of a workspace: subjects, their videos and every stage of each, and their
+training runs (with whether the arrays a run trained on were prepared again since)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
+from ptx.cache.checkpoints import latest_checkpoint
+from ptx.cache.runs import changed_inputs, list_runs, read_run_config
 from ptx.cache.store import VideoStore
 from ptx.cache.workspace import Workspace, validate_name
+from ptx.errors import InputError
 from ptx.pipeline.runner import StageState, stage_states
 
 
@@ -16,6 +20,17 @@ class VideoStatus:
     video_id: str
     file: str
     stages: list[StageState]
+
+
+@dataclass
+class RunStatus:
+    subject: str
+    method: str
+    run: str
+    checkpoint: str
+    """The newest checkpoint's file name ('' when none was written yet)."""
+    changes: list[str] = field(default_factory=list)
+    """What changed in its inputs since it trained (empty: nothing)."""
 
 
 def workspace_status(ws: Workspace, subject: str | None = None) -> list[VideoStatus]:
@@ -34,6 +49,21 @@ def workspace_status(ws: Workspace, subject: str | None = None) -> list[VideoSta
     if subject is None:
         rows.extend(_video_status(ws, "-", v) for v in ws.video_ids() if v not in seen)
     return rows
+
+
+def run_status(ws: Workspace, subject: str | None = None) -> list[RunStatus]:
+    """Every training run of the subjects (or of ``subject``), oldest first."""
+    names = [subject] if subject is not None else [s["name"] for s in ws.subjects()]
+    out = []
+    for name in names:
+        for ref in list_runs(ws, name, finished=False):
+            ckpt = latest_checkpoint(ref.path / "checkpoints")
+            try:
+                changes = changed_inputs(ws, read_run_config(ref.path))
+            except InputError:
+                changes = ["no config.yaml"]
+            out.append(RunStatus(name, ref.method, ref.name, ckpt.name if ckpt else "", changes))
+    return out
 
 
 def _video_status(ws: Workspace, subject: str, video_id: str) -> VideoStatus:

@@ -1,10 +1,18 @@
-"""A subject's frames as training tensors, the held-out split, batches and their order.
+"""A subject's frames as training tensors, the held-out split, frame windows, batches and
+their order.
 
 :class:`TrainData` holds every frame of every video of a subject as uint8/float16 tensors
-at the training resolution (built by ``ptx.training.load`` from the Zarr stores or
-from arrays); a batch is then a few row gathers: no per-frame image files, no decoding in
-the loop. The last ``holdout`` fraction of each video is never trained on; ``ptx score``
+at the training resolution (built by ``ptx.training.load`` from the Zarr stores or from
+arrays); a batch is then a few row gathers: no per-frame image files, no decoding in the
+loop. The last ``holdout`` fraction of each video is never trained on; ``ptx score``
 evaluates on it (:func:`split_point` is the definition).
+
+Windows and clips are the method's (``ptx.methods.base``): a training item is ``clip``
+consecutive frames t-clip+1..t, all in the video's training part; each frame's pose input
+stacks the method's encoding of the frames at its window offsets. A window reaching before
+a video's first frame repeats that frame; one reaching past the end of the frame's part of
+the video (its training part, or its held-out tail) repeats the part's last frame, so
+training never reads a held-out frame's pose.
 """
 
 from __future__ import annotations
@@ -12,11 +20,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-import numpy as np
 import torch
-from torch.nn import functional as F
 
 from ptx.errors import InputError, StageError
+from ptx.methods.base import Window
+from ptx.nn.poselabels import PoseEncoding, unit
 
 
 def split_point(count: int, holdout: float) -> int:
@@ -44,134 +52,140 @@ class VideoSpan:
 
 @dataclass
 class Batch:
-    """Training items: pairs (t-1, t); the first half of every image tensor holds the frames
-    t-1, the second half the frames t. Images float in [-1, 1]."""
+    """Frames of training items (or single frames for evaluation), on the compute device.
 
+    Image tensors hold ``clip`` blocks of B frames each: block j holds the frames
+    t - (clip - 1) + j of every item (for pairs: first half t-1, second half t)."""
+
+    clip: int
     pose: torch.Tensor
-    """float (2B, C_pose, S, S): pose labels (frames t, t-1, t-2 of each image)."""
-    iuv: torch.Tensor
-    """uint8 (2B, 3, S, S): body-model IUV."""
+    """float (clip*B, C_pose, S, S): each frame's stacked window of pose encodings."""
     real: torch.Tensor
-    """float (2B, 3, S, S): the frames."""
-    mask: torch.Tensor
-    """float (2B, 1, S, S) in [0, 1]: person masks."""
-    part: torch.Tensor
-    """int64 (2B, S, S): IUV part index (pseudo ground truth)."""
-    uv: torch.Tensor
-    """float (2B, 2, S, S) in [-1, 1]: IUV (u, v) (pseudo ground truth)."""
+    """float (clip*B, 3, S, S) in [-1, 1]: the frames."""
+    arrays: dict[str, torch.Tensor]
+    """The method's other per-frame arrays, as stored (uint8 (clip*B, C, S, S))."""
     video: torch.Tensor
-    """int64 (2B,): video (background) index."""
+    """int64 (clip*B,): video (background) index of each frame."""
+    keypoints: torch.Tensor | None = None
+    """float (clip*B, K, 3) in training pixels, when the method reads keypoints."""
     flow: torch.Tensor | None = None
-    """float (B, 2, S, S): flow from t to t-1 in pixels (None when the subject has none)."""
+    """float ((clip-1)*B, 2, S, S): flow of the frames of blocks 1.. to the frame before, in
+    pixels (None when the subject has none)."""
     flow_valid: torch.Tensor | None = None
-    """float (B, 1, S, S): 1 where the flow is valid."""
+    """float ((clip-1)*B, 1, S, S): 1 where that flow is valid."""
 
 
 @dataclass
 class TrainData:
     """All frames of a subject as tensors (N frames over all videos, S x S pixels)."""
 
-    frames: torch.Tensor
-    """uint8 (N, 3, S, S)."""
-    skeleton: torch.Tensor
-    """uint8 (N, 3, S, S): the poselabel arrays."""
-    label3d: torch.Tensor | None
-    """uint8 (N, 3, S, S), or None when the config does not use it."""
-    iuv: torch.Tensor
-    """uint8 (N, 3, S, S)."""
-    mask: torch.Tensor
-    """uint8 (N, 1, S, S)."""
-    backgrounds: torch.Tensor
-    """uint8 (V, 3, S, S): one per video."""
-    flow: torch.Tensor | None
-    """float16 (N, 2, S, S) at the training resolution, or None."""
-    flow_valid: torch.Tensor | None
-    """uint8 (N, 1, S, S) 0/1, or None."""
+    arrays: dict[str, torch.Tensor]
+    """Per-frame arrays (N, C, S, S): ``frames`` uint8, the encoding's and the method's
+    arrays, and ``flow`` float16 + ``flow_valid`` uint8 0/1 when present."""
     videos: list[VideoSpan]
-    pose_frames: int = 3
+    encoding: PoseEncoding
+    window: Window = field(default_factory=Window)
+    clip: int = 1
+    extra: tuple[str, ...] = ()
+    """Arrays a batch carries in ``Batch.arrays``."""
+    backgrounds: torch.Tensor | None = None
+    """uint8 (V, 3, S, S): one per video (when the method reads them)."""
+    keypoints: torch.Tensor | None = None
+    """float (N, K, 3) in training pixels (when the method reads them)."""
     video_of: torch.Tensor = field(init=False)
-    prev: torch.Tensor = field(init=False)
+    first: torch.Tensor = field(init=False)
+    """int64 (N,): the first frame of each frame's video."""
+    last: torch.Tensor = field(init=False)
+    """int64 (N,): the last frame of each frame's part (training part or held-out tail)."""
     train_ids: torch.Tensor = field(init=False)
-    """int64: frames t whose pair (t-1, t) lies in a video's training part."""
+    """int64: frames t whose clip t-clip+1..t lies in a video's training part."""
     heldout_ids: torch.Tensor = field(init=False)
 
     def __post_init__(self) -> None:
-        n = self.frames.shape[0]
-        video_of = torch.zeros(n, dtype=torch.long)
-        prev = torch.arange(n)
+        n = self.arrays["frames"].shape[0]
+        self.video_of = torch.zeros(n, dtype=torch.long)
+        self.first = torch.zeros(n, dtype=torch.long)
+        self.last = torch.zeros(n, dtype=torch.long)
         train, held = [], []
-        for v, span in enumerate(self.videos):
-            sl = slice(span.start, span.start + span.count)
-            video_of[sl] = v
-            prev[span.start + 1 : span.start + span.count] -= 1
-            train.extend(range(span.start + 1, span.start + span.n_train))
-            held.extend(span.heldout)
-        self.video_of, self.prev = video_of, prev
+        for v, s in enumerate(self.videos):
+            cut, end = s.start + s.n_train, s.start + s.count
+            self.video_of[s.start : end] = v
+            self.first[s.start : end] = s.start
+            self.last[s.start : cut] = cut - 1
+            self.last[cut:end] = end - 1
+            train.extend(range(s.start + self.clip - 1, cut))
+            held.extend(s.heldout)
         self.train_ids = torch.tensor(train, dtype=torch.long)
         self.heldout_ids = torch.tensor(held, dtype=torch.long)
 
     @property
     def size(self) -> int:
-        return int(self.frames.shape[-1])
+        return int(self.arrays["frames"].shape[-1])
 
     @property
     def device(self) -> torch.device:
-        return self.frames.device
+        return self.arrays["frames"].device
 
     def train_frame_ids(self) -> torch.Tensor:
-        """int64: every frame of every video's training part (for texture unwrapping)."""
+        """int64: every frame of every video's training part (e.g. for texture unwrapping)."""
         ids = [torch.arange(s.start, s.start + s.n_train) for s in self.videos]
         return torch.cat(ids) if ids else torch.zeros(0, dtype=torch.long)
 
+    def take(self, name: str, ids: torch.Tensor) -> torch.Tensor:
+        """Rows ``ids`` of array ``name`` (where the data lives)."""
+        return take(self.arrays[name], ids)
+
+    def shifted(self, ids: torch.Tensor, offset: int) -> torch.Tensor:
+        """Frames ``ids + offset``, kept inside each frame's video (before) or part
+        (after); see the module docstring."""
+        if offset < 0:
+            return torch.maximum(ids + offset, self.first[ids])
+        if offset > 0:
+            return torch.minimum(ids + offset, self.last[ids])
+        return ids
+
     # --- building model inputs --------------------------------------------------------
-    def pose_label(self, ids: torch.Tensor, device: torch.device) -> torch.Tensor:
-        """float (len(ids), C_pose, S, S) in [-1, 1]: skeleton (+ 3D label) of frames t,
-        t-1, t-2, ... (clamped at the video's first frame)."""
+    def pose(self, ids: torch.Tensor, device: torch.device) -> torch.Tensor:
+        """float (len(ids), C_pose, S, S): the method's encoding of the frames at each
+        window offset of frames ``ids``, stacked in the window's order."""
         blocks = []
-        cur = ids
-        for _ in range(self.pose_frames):
-            blocks.append((self.skeleton, cur))
-            if self.label3d is not None:
-                blocks.append((self.label3d, cur))
-            cur = self.prev[cur]
-        return _to_unit(gather(blocks).to(device, non_blocking=True))
+        for offset in self.window.offsets:
+            at = self.shifted(ids, offset)
+            inputs = {}
+            for name in self.encoding.arrays:
+                if name == "keypoints":
+                    inputs[name] = self._keypoints(at, device)
+                else:
+                    inputs[name] = self.take(name, at).to(device, non_blocking=True)
+            blocks.append(self.encoding(inputs))
+        return blocks[0] if len(blocks) == 1 else torch.cat(blocks, dim=1)
 
-    def images(self, ids: torch.Tensor, device: torch.device) -> dict[str, torch.Tensor]:
+    def _keypoints(self, ids: torch.Tensor, device: torch.device) -> torch.Tensor:
+        if self.keypoints is None:
+            raise StageError("This method reads keypoints, but none were loaded.")
+        return self.keypoints[ids.to(self.keypoints.device)].to(device)
+
+    def images(self, ids: torch.Tensor, device: torch.device) -> Batch:
         """Inputs and targets of single frames ``ids`` (for evaluation and rendering)."""
-        iuv = take(self.iuv, ids).to(device, non_blocking=True)
-        return {
-            "pose": self.pose_label(ids, device),
-            "iuv": iuv,
-            "real": _to_unit(take(self.frames, ids).to(device, non_blocking=True)),
-            "video": self.video_of[ids].to(device),
-        }
-
-    def batch(self, ids: torch.Tensor, device: torch.device) -> Batch:
-        """The training batch of pairs (t-1, t) for frames ``ids`` (int64 (B,))."""
-        both = torch.cat([self.prev[ids], ids])
-        got = self.images(both, device)
-        iuv = got["iuv"]
-        mask = take(self.mask, both).to(device, non_blocking=True)
-        flow = valid = None
-        if self.flow is not None and self.flow_valid is not None:
-            flow = take(self.flow, ids).to(device, non_blocking=True).float()
-            valid = take(self.flow_valid, ids).to(device, non_blocking=True).float()
         return Batch(
-            pose=got["pose"],
-            iuv=iuv,
-            real=got["real"],
-            mask=mask.to(torch.float32).mul_(1.0 / 255.0),
-            part=iuv[:, 0].long(),
-            uv=_to_unit(iuv[:, 1:3]),
-            video=got["video"],
-            flow=flow,
-            flow_valid=valid,
+            clip=1,
+            pose=self.pose(ids, device),
+            real=unit(self.take("frames", ids).to(device, non_blocking=True)),
+            arrays={n: self.take(n, ids).to(device, non_blocking=True) for n in self.extra},
+            video=self.video_of[ids].to(device),
+            keypoints=self._keypoints(ids, device) if self.keypoints is not None else None,
         )
 
-
-def _to_unit(x: torch.Tensor) -> torch.Tensor:
-    """uint8 -> float in [-1, 1] (in place after the conversion: no extra buffers)."""
-    return x.to(torch.float32).mul_(2.0 / 255.0).sub_(1.0)
+    def batch(self, ids: torch.Tensor, device: torch.device) -> Batch:
+        """The training batch of the clips ending at frames ``ids`` (int64 (B,))."""
+        blocks = [self.shifted(ids, j - (self.clip - 1)) for j in range(self.clip)]
+        out = self.images(torch.cat(blocks), device)
+        out.clip = self.clip
+        if self.clip > 1 and "flow" in self.arrays and "flow_valid" in self.arrays:
+            later = torch.cat(blocks[1:])
+            out.flow = self.take("flow", later).to(device, non_blocking=True).float()
+            out.flow_valid = self.take("flow_valid", later).to(device, non_blocking=True).float()
+        return out
 
 
 def take(t: torch.Tensor, ids: torch.Tensor) -> torch.Tensor:
@@ -208,7 +222,8 @@ class BatchSampler:
     def __init__(self, n: int, batch: int, seed: int) -> None:
         if n < 1:
             raise InputError(
-                "No training pairs: every video of the subject is shorter than 2 training frames.",
+                "No training items: every video of the subject is too short for the "
+                "method's clip of consecutive training frames.",
                 "Prepare a longer video, or lower --set holdout=...",
             )
         self.n, self.batch = n, batch
@@ -222,10 +237,10 @@ class BatchSampler:
         out = []
         need = self.batch
         while need:
-            take = min(need, self.n - self.pos)
-            out.append(self.perm[self.pos : self.pos + take])
-            self.pos += take
-            need -= take
+            n_take = min(need, self.n - self.pos)
+            out.append(self.perm[self.pos : self.pos + n_take])
+            self.pos += n_take
+            need -= n_take
             if self.pos >= self.n:
                 self.perm = torch.randperm(self.n, generator=self.generator)
                 self.pos, self.epoch = 0, self.epoch + 1
@@ -243,38 +258,10 @@ class BatchSampler:
     def load_state_dict(self, state: dict[str, Any]) -> None:
         if int(state["n"]) != self.n:
             raise StageError(
-                f"The checkpoint was trained on {state['n']} training pairs; the subject now has "
-                f"{self.n}.",
+                f"The checkpoint was trained on {state['n']} training items; the subject now "
+                f"has {self.n}.",
                 "Its videos changed since; start a new run instead of --resume.",
             )
         self.pos, self.epoch = int(state["pos"]), int(state["epoch"])
         self.perm = state["perm"].clone()
         self.generator.set_state(state["generator"])
-
-
-def resize_array(name: str, x: np.ndarray, size: int) -> torch.Tensor:
-    """One chunk of prepared array ``name`` (numpy, channels last, (n, S, S[, C])) -> an
-    (n, C, size, size) tensor: area for images and flow (whose vectors are scaled), nearest
-    for IUV (part ids are never averaged), all-covered-pixels-valid for ``flow_valid``."""
-    t = torch.from_numpy(np.ascontiguousarray(x))
-    if t.ndim == 3:  # (n, H, W) -> (n, H, W, 1)
-        t = t.unsqueeze(-1)
-    t = t.permute(0, 3, 1, 2)
-    src = t.shape[-1]
-    if t.shape[-2] != src:
-        raise InputError(
-            f"Array '{name}' is not square ({tuple(x.shape)}); ptx expects canonical frames."
-        )
-    if name == "flow_valid":
-        t = (t != 0).float()
-        if src != size:  # a pixel is valid only if every source pixel it covers is
-            t = 1.0 - F.adaptive_max_pool2d(1.0 - t, size)
-        return t.to(torch.uint8)
-    if src == size:
-        return t.contiguous()
-    if name == "iuv":
-        return F.interpolate(t.float(), size=(size, size), mode="nearest-exact").to(torch.uint8)
-    if name == "flow":
-        return (F.interpolate(t.float(), size=(size, size), mode="area") * (size / src)).half()
-    out = F.interpolate(t.float(), size=(size, size), mode="area")
-    return out.round_().clamp_(0, 255).to(torch.uint8)

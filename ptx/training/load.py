@@ -1,18 +1,18 @@
 """Read a subject's prepared arrays into :class:`~ptx.training.data.TrainData`.
 
-Every array of every video is read once, time chunk by time chunk, from the videos' Zarr
-stores (or from numpy arrays in tests), resized to the training resolution (area for
-images and flow, nearest for IUV, all-valid for flow validity) and kept as uint8/float16
-tensors: on the GPU when they fit in half its free memory, else in pinned host memory.
-
-Arrays read (DESIGN.md names): ``frames``, ``poselabel`` (skeleton image), ``label3d``,
-``iuv``, ``mask``, ``background``; optional ``flow`` + ``flow_valid`` (without them the
-temporal loss is off).
+The method says what it reads (:func:`needs`): the frames, its pose encoding's inputs, its
+trainer's arrays, optionally ``flow`` + ``flow_valid`` (used when every video has them),
+the per-video ``background`` and ``keypoints``. Every array of every video is read once,
+time chunk by time chunk, from the videos' Zarr stores (or from numpy arrays in tests),
+resized to the training resolution (``ptx.nn.arrays``: area for images and flow, nearest
+for IUV, all-valid for flow validity) and kept as uint8/float16 tensors: on the GPU when
+they fit in half its free memory, else in pinned host memory.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -20,22 +20,60 @@ import torch
 
 from ptx.cache.store import VideoStore
 from ptx.cache.workspace import Workspace
+from ptx.devices import resolve_device
 from ptx.errors import InputError, StageError
-from ptx.methods.d2g.config import D2GConfig
-from ptx.training.data import TrainData, VideoSpan, resize_array, split_point
-from ptx.training.loop import resolve_device
-
-REQUIRED = ("frames", "poselabel", "iuv", "mask", "background")
-"""Arrays every video of a subject must have."""
-OPTIONAL = ("label3d", "flow", "flow_valid")
-"""Arrays used when present (label3d is required when the config uses it)."""
+from ptx.methods.base import Method
+from ptx.nn.arrays import resize_array, resize_keypoints
+from ptx.training.data import TrainData, VideoSpan, split_point
 
 _CHUNK = 32
 """Frames read and resized at a time."""
+_FLOW = ("flow", "flow_valid")
 
 ReadFn = Callable[[str, int, int], np.ndarray]
 """read(name, start, stop) -> the array's frames [start, stop) (or the whole array for
 non-time arrays, when start == stop == 0)."""
+
+
+@dataclass(frozen=True)
+class Needs:
+    """What a method's training reads from each video."""
+
+    images: tuple[str, ...]
+    """Required per-frame image arrays, ``frames`` first."""
+    extra: tuple[str, ...]
+    """Those a batch carries for the trainer (``Batch.arrays``)."""
+    flow: bool
+    """Use flow + flow_valid when every video has them."""
+    background: bool
+    keypoints: bool
+
+    @property
+    def required(self) -> tuple[str, ...]:
+        """Arrays every video must have."""
+        return (
+            *self.images,
+            *(("background",) if self.background else ()),
+            *(("keypoints",) if self.keypoints else ()),
+        )
+
+
+def needs(method: Method, cfg: Any) -> Needs:
+    """What ``method`` with settings ``cfg`` reads."""
+    enc = method.encoding(cfg).arrays
+    own = method.train_arrays(cfg)
+    extra = tuple(a for a in own if a not in ("background", "keypoints", "flow", "flow_valid"))
+    images = ["frames"]
+    for a in (*enc, *extra):
+        if a != "keypoints" and a not in images:
+            images.append(a)
+    return Needs(
+        tuple(images),
+        extra,
+        "flow" in own,
+        "background" in own,
+        "keypoints" in enc or "keypoints" in own,
+    )
 
 
 def choose_device(nbytes: int, requested: str, compute: torch.device) -> tuple[torch.device, bool]:
@@ -49,89 +87,83 @@ def choose_device(nbytes: int, requested: str, compute: torch.device) -> tuple[t
     return (compute, False) if nbytes < free // 2 else (torch.device("cpu"), True)
 
 
+def _channels(shape: tuple[int, ...]) -> int:
+    """Channels of a per-frame array of shape (T, S, S) or (T, S, S, C)."""
+    return 1 if len(shape) == 3 else int(shape[3])
+
+
 def build_train_data(
-    sources: Iterable[tuple[str, ReadFn, int, tuple[int, ...]]],
-    size: int,
-    holdout: float,
-    use_label3d: bool,
-    pose_frames: int,
+    sources: Iterable[tuple[str, ReadFn, int, dict[str, tuple[int, ...]]]],
+    method: Method,
+    cfg: Any,
     device: torch.device,
-    data_device: str = "auto",
     has: Callable[[str, str], bool] | None = None,
 ) -> TrainData:
-    """Read every video's arrays into tensors at ``size`` px.
+    """Read every video's arrays into tensors at ``cfg.size`` px.
 
-    ``sources``: (video name, read function, frame count, frame shape) per video;
+    ``sources``: (video name, read function, frame count, array shapes) per video;
     ``has(video, array)`` says whether an optional array exists."""
     sources = list(sources)
-    counts = [c for _, _, c, _ in sources]
-    total = sum(counts)
-    with_flow = has is not None and all(
-        has(n, "flow") and has(n, "flow_valid") for n, *_ in sources
-    )
-    names = ["frames", "poselabel", "iuv", "mask"] + (["label3d"] if use_label3d else [])
-    names += ["flow", "flow_valid"] if with_flow else []
-    channels = {
-        "frames": 3,
-        "poselabel": 3,
-        "iuv": 3,
-        "mask": 1,
-        "label3d": 3,
-        "flow": 2,
-        "flow_valid": 1,
-    }
-    dtypes = {"flow": torch.float16}
+    need = needs(method, cfg)
+    size = cfg.size
+    total = sum(c for _, _, c, _ in sources)
+    names = list(need.images)
+    if need.flow and has is not None and all(has(n, a) for n, *_ in sources for a in _FLOW):
+        names += _FLOW
+    shapes = sources[0][3]
+    channels = {n: _channels(shapes[n]) for n in names}
     nbytes = sum(total * channels[n] * size * size * (2 if n == "flow" else 1) for n in names)
-    where, pin = choose_device(nbytes, data_device, device)
+    where, pin = choose_device(nbytes, cfg.data_device, device)
     tensors: dict[str, torch.Tensor] = {}
     for n in names:
-        t = torch.empty((total, channels[n], size, size), dtype=dtypes.get(n, torch.uint8))
+        dtype = torch.float16 if n == "flow" else torch.uint8
+        t = torch.empty((total, channels[n], size, size), dtype=dtype)
         tensors[n] = t.pin_memory() if pin else t
-    backgrounds, spans, start = [], [], 0
-    for name, read, count, _ in sources:
+    backgrounds, keypoints, spans, start = [], [], [], 0
+    for name, read, count, shp in sources:
         for n in names:
             for a in range(0, count, _CHUNK):
                 b = min(count, a + _CHUNK)
                 tensors[n][start + a : start + b] = resize_array(n, read(n, a, b), size)
-        backgrounds.append(resize_array("background", read("background", 0, 0)[None], size)[0])
-        spans.append(VideoSpan(name, start, count, split_point(count, holdout)))
+        if need.background:
+            backgrounds.append(resize_array("background", read("background", 0, 0)[None], size)[0])
+        if need.keypoints:
+            keypoints.append(resize_keypoints(read("keypoints", 0, count), shp["frames"][1], size))
+        spans.append(VideoSpan(name, start, count, split_point(count, cfg.holdout)))
         start += count
-    moved = {k: v.to(where) for k, v in tensors.items()}
     return TrainData(
-        frames=moved["frames"],
-        skeleton=moved["poselabel"],
-        label3d=moved.get("label3d"),
-        iuv=moved["iuv"],
-        mask=moved["mask"],
-        backgrounds=torch.stack(backgrounds).to(where),
-        flow=moved.get("flow"),
-        flow_valid=moved.get("flow_valid"),
+        arrays={k: v.to(where) for k, v in tensors.items()},
         videos=spans,
-        pose_frames=pose_frames,
+        encoding=method.encoding(cfg),
+        window=method.window(cfg),
+        clip=method.clip,
+        extra=need.extra,
+        backgrounds=torch.stack(backgrounds).to(where) if backgrounds else None,
+        keypoints=torch.cat(keypoints) if keypoints else None,
     )
 
 
 def check_video_arrays(
-    name: str, present: set[str], shapes: dict[str, tuple[int, ...]], use_label3d: bool
+    name: str, present: set[str], shapes: dict[str, tuple[int, ...]], need: Needs
 ) -> None:
     """Raise StageError naming the first missing array or inconsistent shape."""
-    need = [*REQUIRED, *(["label3d"] if use_label3d else [])]
-    missing = [a for a in need if a not in present]
+    missing = [a for a in need.required if a not in present]
     if missing:
         raise StageError(
             f"Video {name} has no '{missing[0]}' array (missing: {', '.join(missing)}).",
             "Run `ptx prepare` on it until every stage is complete.",
         )
     t, h = shapes["frames"][0], shapes["frames"][1]
-    for a, shape in shapes.items():
-        if a not in REQUIRED and a not in OPTIONAL:  # e.g. body/*, keypoints: not images
+    for a in (*need.required, *_FLOW):
+        if a not in shapes:
             continue
+        shape = shapes[a]
         if a != "background" and shape[0] != t:
             raise StageError(
                 f"Video {name}: '{a}' has {shape[0]} frames but 'frames' has {t}.",
                 "Its stages are out of step; run `ptx prepare` on it again.",
             )
-        if (shape[1] if a != "background" else shape[0]) != h:
+        if a != "keypoints" and (shape[1] if a != "background" else shape[0]) != h:
             raise StageError(
                 f"Video {name}: '{a}' is {shape} but frames are {h} px.",
                 "Run `ptx prepare` on it again.",
@@ -140,36 +172,34 @@ def check_video_arrays(
 
 def from_arrays(
     videos: dict[str, dict[str, np.ndarray]],
-    size: int,
-    holdout: float = 0.1,
-    use_label3d: bool = True,
-    pose_frames: int = 3,
+    method: Method,
+    cfg: Any,
     device: torch.device | str = "cpu",
-    data_device: str = "auto",
 ) -> TrainData:
     """TrainData from in-memory numpy arrays ({video name: {array name: array}}), named and
     shaped as the stages write them (see the module docstring)."""
+    need = needs(method, cfg)
     sources = []
     for name, arrays in videos.items():
-        check_video_arrays(name, set(arrays), {k: v.shape for k, v in arrays.items()}, use_label3d)
+        shapes = {k: v.shape for k, v in arrays.items()}
+        check_video_arrays(name, set(arrays), shapes, need)
 
         def read(array: str, a: int, b: int, arrays: dict = arrays) -> np.ndarray:
             return arrays[array] if array == "background" else arrays[array][a:b]
 
-        sources.append((name, read, len(arrays["frames"]), arrays["frames"].shape[1:]))
+        sources.append((name, read, len(arrays["frames"]), shapes))
 
     def has(name: str, array: str) -> bool:
         return array in videos[name]
 
-    return build_train_data(
-        sources, size, holdout, use_label3d, pose_frames, torch.device(device), data_device, has
-    )
+    return build_train_data(sources, method, cfg, torch.device(device), has)
 
 
-def load_subject_data(ws: Workspace, subjects: list[str], cfg: D2GConfig) -> TrainData:
+def load_subject_data(ws: Workspace, subjects: list[str], method: Method, cfg: Any) -> TrainData:
     """Every video of ``subjects`` read from its Zarr store into tensors at ``cfg.size``."""
     from ptx.pipeline.registry import producers
 
+    need = needs(method, cfg)
     made_by = producers()
     sources = []
     stores: dict[str, VideoStore] = {}
@@ -178,7 +208,7 @@ def load_subject_data(ws: Workspace, subjects: list[str], cfg: D2GConfig) -> Tra
             store = VideoStore(ws, vid)
             present = set(store.arrays())
             shapes = {a: tuple(store.open_array(a).shape) for a in present}
-            check_video_arrays(vid, present, shapes, cfg.use_label3d)
+            check_video_arrays(vid, present, shapes, need)
             for array in present & {*made_by}:
                 rec = store.record(made_by[array])  # arrays imported without a record pass
                 if rec is not None and rec.status != "complete":
@@ -191,17 +221,24 @@ def load_subject_data(ws: Workspace, subjects: list[str], cfg: D2GConfig) -> Tra
             def read(name: str, a: int, b: int, store: VideoStore = store) -> Any:
                 return store.read(name) if name == "background" else store.read(name, a, b)
 
-            sources.append((vid, read, shapes["frames"][0], shapes["frames"][1:]))
+            sources.append((vid, read, shapes["frames"][0], shapes))
     if not sources:
         raise InputError(f"Subject(s) {', '.join(subjects)} have no prepared videos.")
-    device = resolve_device(cfg.device)
     return build_train_data(
         sources,
-        cfg.size,
-        cfg.holdout,
-        cfg.use_label3d,
-        cfg.pose_frames,
-        device,
-        cfg.data_device,
+        method,
+        cfg,
+        resolve_device(cfg.device),
         has=lambda vid, name: stores[vid].has(name),
     )
+
+
+def stages_read(method: Method, cfg: Any) -> list[str]:
+    """The preparation stages whose outputs a run of ``method`` reads (for its record of
+    input tokens)."""
+    from ptx.pipeline.registry import producers
+
+    made_by = producers()
+    need = needs(method, cfg)
+    arrays = [*need.required, *(_FLOW if need.flow else ())]
+    return sorted({made_by[a] for a in arrays if a in made_by})

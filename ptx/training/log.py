@@ -1,6 +1,7 @@
-"""What a training run writes besides checkpoints: a CSV for scripts, a text log of
-notices, TensorBoard scalars and images, and sample sheets (real | static | output |
-background). The library prints nothing; progress goes to a :class:`TrainReporter`."""
+"""What a training run writes besides checkpoints: a CSV for scripts (its columns are the
+method's: ``Method.columns()``), a text log of notices, TensorBoard scalars and images,
+and sample sheets (real | the method's eval images, e.g. output | static | background for
+D2G-Net). The library prints nothing; progress goes to a :class:`TrainReporter`."""
 
 from __future__ import annotations
 
@@ -11,28 +12,6 @@ from typing import Any, Protocol
 
 import numpy as np
 import torch
-
-CSV_FIELDS = (
-    "step",
-    "phase",
-    "lr",
-    "steps_per_s",
-    "g_total",
-    "d",
-    "l2",
-    "static",
-    "l1",
-    "vgg",
-    "gan",
-    "fm",
-    "temporal",
-    "uv",
-    "part",
-    "mask",
-    "psnr",
-    "psnr_static",
-)
-"""Columns of ``log.csv`` (a loss that is not active in a phase is left empty)."""
 
 
 class TrainReporter(Protocol):
@@ -61,11 +40,19 @@ class NullTrainReporter:
 
 
 class RunLog:
-    """The files of one run folder. ``resume_step`` drops CSV rows after it (they belong
-    to steps that are about to be trained again)."""
+    """The files of one run folder, with ``columns`` in its CSV (a value under any other
+    name is an error, never silently dropped). ``resume_step`` drops CSV rows after it
+    (they belong to steps that are about to be trained again)."""
 
-    def __init__(self, run_dir: Path, tensorboard: bool, resume_step: int | None = None) -> None:
+    def __init__(
+        self,
+        run_dir: Path,
+        columns: tuple[str, ...],
+        tensorboard: bool,
+        resume_step: int | None = None,
+    ) -> None:
         self.dir = run_dir
+        self.columns = tuple(columns)
         self.csv_path = run_dir / "log.csv"
         self.text_path = run_dir / "train.log"
         (run_dir / "samples").mkdir(parents=True, exist_ok=True)
@@ -83,14 +70,19 @@ class RunLog:
 
     def _write_rows(self, rows: list[dict[str, Any]]) -> None:
         with open(self.csv_path, "w", newline="") as f:
-            w = csv.DictWriter(f, fieldnames=CSV_FIELDS, extrasaction="ignore")
+            w = csv.DictWriter(f, fieldnames=self.columns, extrasaction="ignore")
             w.writeheader()
             w.writerows(rows)
 
     def row(self, step: int, values: dict[str, Any]) -> None:
         """Append one CSV row and the same numbers as TensorBoard scalars."""
+        unknown = sorted(set(values) - set(self.columns))
+        if unknown:
+            raise ValueError(
+                f"log values {unknown} are not among the method's columns {self.columns}"
+            )
         with open(self.csv_path, "a", newline="") as f:
-            w = csv.DictWriter(f, fieldnames=CSV_FIELDS, extrasaction="ignore")
+            w = csv.DictWriter(f, fieldnames=self.columns)
             w.writerow({"step": step, **{k: _fmt(v) for k, v in values.items()}})
         if self.tb is not None:
             for k, v in values.items():

@@ -8,16 +8,20 @@ import pytest
 import torch
 
 from ptx.errors import InputError
-from ptx.methods.d2g.config import PRESETS, config_from_dict, resolve_config
-from ptx.methods.d2g.renderer import D2GRenderer, pose_channels
+from ptx.methods.d2g import METHOD
+from ptx.methods.d2g.config import PRESETS
+from ptx.methods.d2g.renderer import D2GGenerator, pose_channels
 from ptx.nn.discriminator import MultiScaleDiscriminator
+
+resolve_config = METHOD.resolve_config
+config_from_dict = METHOD.config_from_dict
 
 
 @pytest.mark.parametrize("preset", sorted(PRESETS))
 def test_every_preset_builds(preset):
     cfg = resolve_config(preset)
     with torch.device("meta"):  # shapes only, no memory
-        g = D2GRenderer(cfg)
+        g = D2GGenerator(cfg)
         d = MultiScaleDiscriminator(pose_channels(cfg), cfg.d_width, cfg.d_layers, cfg.d_scales)
     n_g = sum(p.numel() for p in g.parameters())
     assert g.background.shape == (1, 3, cfg.size, cfg.size)

@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from ptx.methods.d2g.config import D2GConfig
-from ptx.methods.d2g.renderer import D2GRenderer, pose_channels
+from ptx.methods.d2g.renderer import D2GGenerator, pose_channels
 from ptx.methods.d2g.texture import HybridTexture, unwrap_texture
 from ptx.methods.d2g.translator import D2GTranslator
 from ptx.methods.d2g.uv_generator import UVGenerator
@@ -123,7 +123,7 @@ def test_unwrap_recovers_a_texture_and_fills_holes():
 def test_renderer_gradients_reach_texture_and_background():
     torch.manual_seed(0)
     cfg = small_cfg(iuv_input=False, tr_residual=False)
-    g = D2GRenderer(cfg, n_backgrounds=2)
+    g = D2GGenerator(cfg, n_backgrounds=2)
     with torch.no_grad():
         g.texture.atlas.normal_()
     pose = torch.randn(2, pose_channels(cfg), S, S)
@@ -142,7 +142,7 @@ def test_renderer_gradients_reach_texture_and_background():
 
 def test_residual_translator_starts_at_the_static_image():
     torch.manual_seed(0)
-    g = D2GRenderer(small_cfg(iuv_input=True, tr_residual=True))
+    g = D2GGenerator(small_cfg(iuv_input=True, tr_residual=True))
     with torch.no_grad():
         g.texture.atlas.normal_()
     out = g(torch.randn(1, 18, S, S), random_iuv(1))
@@ -175,7 +175,7 @@ def test_discriminator_scales_and_features():
 
 def test_background_learns_only_where_the_mask_says_background():
     torch.manual_seed(0)
-    g = D2GRenderer(small_cfg(iuv_input=False))
+    g = D2GGenerator(small_cfg(iuv_input=False))
     gate = torch.zeros(1, 1, S, S)
     gate[..., : S // 2] = 1.0  # the person covers the left half
     out = g(torch.randn(1, 18, S, S), bg_gate=gate)

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-import torch
 
 from ptx.errors import InputError
-from ptx.metrics.temporal import TemporalErrors, temporal_errors, warp_previous
+from ptx.metrics.temporal import TemporalErrors, temporal_errors
 
 
 def _shifting_clip(t: int = 5, size: int = 40) -> np.ndarray:
@@ -60,15 +59,6 @@ def test_chunks_chained_with_previous_match_one_call() -> None:
     )
     np.testing.assert_allclose(parts.mae, whole.mae, equal_nan=True, atol=1e-9)
     np.testing.assert_allclose(parts.rms, whole.rms, equal_nan=True, atol=1e-9)
-
-
-def test_warp_samples_bilinearly_at_half_pixel() -> None:
-    prev = torch.arange(8, dtype=torch.float32).view(1, 1, 1, 8).expand(1, 1, 4, 8)
-    flow = torch.zeros(1, 4, 8, 2)
-    flow[..., 0] = 0.5
-    warped, inside = warp_previous(prev, flow)
-    np.testing.assert_allclose(warped[0, 0, 0, :7].numpy(), np.arange(7) + 0.5, atol=1e-5)
-    assert not inside[0, 0, 7] and inside[0, 0, :7].all()
 
 
 def test_bad_flow_shape_is_refused() -> None:

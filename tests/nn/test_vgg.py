@@ -9,6 +9,7 @@ import pytest
 import torch
 
 from ptx import weights as W
+from ptx.methods.d2g import METHOD as D2G
 from ptx.nn.vgg import TAPS, VGG19Features, VGGLoss, load_vgg_loss
 from ptx.training.run import perceptual_loss
 
@@ -35,7 +36,7 @@ def test_perceptual_loss_is_zero_for_equal_images_only():
 
 def test_loader_uses_a_verified_file_and_training_says_which_loss(tmp_path, monkeypatch):
     monkeypatch.setenv("PTX_WEIGHTS", str(tmp_path))
-    loss, note = perceptual_loss()
+    loss, note = perceptual_loss(D2G)
     assert loss is None and "pixel L1" in note
     torch.manual_seed(1)
     state = VGG19Features().state_dict()
@@ -46,7 +47,7 @@ def test_loader_uses_a_verified_file_and_training_says_which_loss(tmp_path, monk
     monkeypatch.setitem(W.WEIGHTS, "vgg19", dataclasses.replace(W.WEIGHTS["vgg19"], sha256=digest))
     loaded = load_vgg_loss()
     assert torch.equal(loaded.net.features[28].weight, state["features.28.weight"])
-    loss, note = perceptual_loss()
+    loss, note = perceptual_loss(D2G)
     assert isinstance(loss, VGGLoss) and note.startswith("Perceptual loss: VGG-19")
     del state["features.28.bias"]
     torch.save(state, path)

@@ -81,7 +81,7 @@ def test_3d_self_transfer_keeps_the_keypoints(trained):
     ok = truth[..., 2] > 0.3
     err = np.linalg.norm(conds.keypoints[..., :2] - truth[..., :2], axis=-1)[ok].mean()
     assert err < 0.04 * 64, f"mean keypoint error {err:.2f} px"
-    chunk = conds.chunk(0, 4)
+    chunk = conds.chunk(0, 4, ("iuv",))
     assert chunk["iuv"].shape == (4, 64, 64, 3) and (chunk["iuv"][..., 0] > 0).any()
 
 
@@ -135,7 +135,7 @@ def test_render_a_pose_sequence_from_openpose_json(trained, tmp_path):
     assert n == 12 and probe_video(path).frame_count == 12
     store = VideoStore(trained.ws, trained.ws.subject("alice")["videos"][0])
     conds = PoseSequenceConditions(kp, store)
-    iuv = conds.chunk(0, 12)["iuv"]
+    iuv = conds.chunk(0, 12, ("iuv",))["iuv"]
     body = (iuv[..., 0] > 0).mean(axis=(1, 2))
     assert (body > 0.01).all()  # every frame has a rendered body inside the 64 px frame
     with pytest.raises(InputError, match="Cannot read --poses"):

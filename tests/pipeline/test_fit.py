@@ -30,6 +30,7 @@ def _store(tmp_path, keypoints, mask, crop=None) -> VideoStore:
 def _run(store, record=None, **cfg) -> StageRecord:
     rec = record or StageRecord("fit", 1, "t", {}, "", {}, "f")
     config = FitStageConfig(**{**FAST, **cfg})
+    FitStage.check(config)  # as the runner does before any stage runs
     FitStage().run(StageContext(FitStage(), config, store, rec, None, NullReporter()))
     return rec
 

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from ptx.cache.store import VideoStore
+from ptx.nn.warp import warp_backward_np
 from ptx.pipeline import registry
 from ptx.pipeline.flow import (
     FlowConfig,
@@ -20,10 +21,14 @@ from ptx.pipeline.flow import (
     flow_sequence,
     to_half,
     to_single,
-    warp,
 )
 from ptx.pipeline.runner import Interrupted, prepare_video
 from ptx.pipeline.stage import SOURCE, NullReporter, Stage, StageContext
+
+
+def warp(prev: np.ndarray, flow: np.ndarray) -> np.ndarray:
+    """Frame t-1 brought to frame t by a stored flow (the one warp, ``ptx.nn.warp``)."""
+    return warp_backward_np(prev, to_single(flow))[0]
 
 
 def texture(size: int, seed: int) -> np.ndarray:

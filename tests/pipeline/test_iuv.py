@@ -93,4 +93,4 @@ def test_densepose_images_are_mapped_into_the_canonical_crop(tmp_path, subject):
     with pytest.raises(InputError, match="has 9 IUV images but the video has 10 frames"):
         run_stage(IuvStage, store, IuvConfig(source=f"densepose:{folder}"))
     with pytest.raises(InputError, match=r"iuv\.source='magic' is unknown"):
-        run_stage(IuvStage, store, IuvConfig(source="magic"))
+        IuvStage.check(IuvConfig(source="magic"))

@@ -174,3 +174,25 @@ def test_an_output_created_after_a_commit_keeps_the_progress(stages, clip, works
     res = prepare_video(clip(frames=8), workspace, "alice")
     assert statuses(res)["late"] == "ran"
     assert VideoStore(workspace, res.video_id).read("second")[0] == 8
+
+
+@pytest.mark.parametrize(
+    ("setting", "message"),
+    [
+        ("flow.patch_size=-1", "flow.patch_size"),
+        ("background.dilate=2", "background.dilate"),
+        ("fit.device=tpu", "fit.device"),
+        ("mask.method=magic", "mask.method"),
+        ("iuv.source=somewhere", "iuv.source"),
+        ("crop.size=8", "--size 8"),
+    ],
+)
+def test_a_bad_setting_of_any_stage_fails_before_the_first_stage_runs(
+    cli, clip, workspace, setting, message
+):
+    video = clip("settings.mp4", frames=4)
+    res = cli("prepare", video, "--set", setting, "--workspace", workspace.root)
+    assert res.code == 2 and message in res.err and len(res.err.strip().splitlines()) == 1
+    assert not (workspace.root / "videos").exists() or not any(
+        (workspace.root / "videos").rglob("records/*.json")
+    )  # nothing ran, not even extract

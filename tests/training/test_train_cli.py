@@ -30,14 +30,14 @@ def test_train_then_resume_from_the_command_line(ws, capsys):
     code = run(["train", "--subject", "toy", "--steps", "2", *micro_args(uv_warmup_steps=0)])
     out, err = capsys.readouterr()
     assert code == 0, err
-    assert "Trained toy to step 2/2" in out and "Held-out PSNR" in out
+    assert "Trained toy (d2g) to step 2/2" in out and "Held-out PSNR" in out
     assert "VGG-19 perceptual loss unavailable" in err
     run_dir = next((ws.root / "runs" / "toy" / "d2g").iterdir())
     assert any((run_dir / "tb").iterdir())  # TensorBoard event file
     code = run(["train", "--subject", "toy", "--resume", "--steps", "4"])
     out, err = capsys.readouterr()
     assert code == 0, err
-    assert "Trained toy to step 4/4" in out and "Resumed from step-000000002.pt" in err
+    assert "Trained toy (d2g) to step 4/4" in out and "Resumed from step-000000002.pt" in err
 
 
 def test_bad_settings_give_one_line_errors(ws, capsys):

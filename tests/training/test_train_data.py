@@ -10,9 +10,13 @@ from ptx.body.toydata import make_toy_subject
 from ptx.cache.store import VideoStore
 from ptx.cache.workspace import Workspace
 from ptx.errors import StageError
-from ptx.methods.d2g.config import resolve_config
+from ptx.methods.d2g import METHOD as D2G
 from ptx.training.data import BatchSampler, split_point
 from ptx.training.load import from_arrays, load_subject_data
+
+
+def d2g(**changes):
+    return D2G.resolve_config("tiny", changes)
 
 
 @pytest.fixture(scope="module")
@@ -28,22 +32,22 @@ def test_split_point_holds_out_the_tail():
 
 
 def test_arrays_are_resized_with_the_right_rule(toy):
-    data = from_arrays({"v": toy.arrays()}, size=16, holdout=0.25)
-    assert data.frames.shape == (12, 3, 16, 16) and data.frames.dtype == torch.uint8
+    data = from_arrays({"v": toy.arrays()}, D2G, d2g(size=16, holdout=0.25)).arrays
+    assert data["frames"].shape == (12, 3, 16, 16) and data["frames"].dtype == torch.uint8
     # IUV is subsampled, never averaged: every part id exists in the source
-    assert set(data.iuv[:, 0].unique().tolist()) <= set(np.unique(toy.iuv[..., 0]).tolist())
+    assert set(data["iuv"][:, 0].unique().tolist()) <= set(np.unique(toy.iuv[..., 0]).tolist())
     # flow vectors shrink with the image
     src = np.abs(toy.flow.astype(np.float32)).mean()
-    assert abs(float(data.flow.float().abs().mean()) - src / 2) < 0.05 * src
+    assert abs(float(data["flow"].float().abs().mean()) - src / 2) < 0.05 * src
     # a low-res pixel is valid only if all the pixels it covers are
     v = torch.from_numpy(toy.flow_valid).float().view(12, 16, 2, 16, 2).amin((2, 4))
-    assert torch.equal(data.flow_valid[:, 0], v.to(torch.uint8))
+    assert torch.equal(data["flow_valid"][:, 0], v.to(torch.uint8))
     area = torch.from_numpy(toy.frames).float().view(12, 16, 2, 16, 2, 3).mean((2, 4))
-    assert (data.frames.permute(0, 2, 3, 1).float() - area).abs().max() <= 0.5
+    assert (data["frames"].permute(0, 2, 3, 1).float() - area).abs().max() <= 0.5
 
 
 def test_pairs_and_pose_labels_follow_time(toy):
-    data = from_arrays({"a": toy.arrays(), "b": toy.arrays()}, size=32, holdout=0.25)
+    data = from_arrays({"a": toy.arrays(), "b": toy.arrays()}, D2G, d2g(size=32, holdout=0.25))
     assert [s.n_train for s in data.videos] == [9, 9]
     # training pairs never cross a video start or reach into the held-out tail
     assert data.train_ids.tolist() == [*range(1, 9), *range(13, 21)]
@@ -95,20 +99,14 @@ def test_zarr_path_reads_what_the_arrays_hold(tmp_path, toy):
     arrays = toy.arrays()
     arrays["flow_valid"] = arrays["flow_valid"].astype(bool)  # as the flow stage writes it
     ws = make_workspace(tmp_path, {"vid0": arrays})
-    cfg = resolve_config("tiny", {"size": 16})
-    got = load_subject_data(ws, ["toy"], cfg)
-    want = from_arrays({"vid0": toy.arrays()}, size=16, holdout=cfg.holdout)
-    for name in (
-        "frames",
-        "skeleton",
-        "label3d",
-        "iuv",
-        "mask",
-        "backgrounds",
-        "flow",
-        "flow_valid",
-    ):
-        assert torch.equal(getattr(got, name), getattr(want, name)), name
+    cfg = d2g(size=16)
+    got = load_subject_data(ws, ["toy"], D2G, cfg)
+    want = from_arrays({"vid0": toy.arrays()}, D2G, cfg)
+    names = ("frames", "poselabel", "label3d", "iuv", "mask", "flow", "flow_valid")
+    assert set(got.arrays) == set(names)
+    for name in names:
+        assert torch.equal(got.arrays[name], want.arrays[name]), name
+    assert torch.equal(got.backgrounds, want.backgrounds)
     assert got.videos[0].name == "vid0"
 
 
@@ -116,4 +114,4 @@ def test_missing_array_is_named(tmp_path, toy):
     arrays = {k: v for k, v in toy.arrays().items() if k != "iuv"}
     ws = make_workspace(tmp_path, {"vid0": arrays})
     with pytest.raises(StageError, match="no 'iuv' array"):
-        load_subject_data(ws, ["toy"], resolve_config("tiny", {"size": 16}))
+        load_subject_data(ws, ["toy"], D2G, d2g(size=16))

@@ -1,72 +1,77 @@
-"""D2G-Net's settings (model, losses, training) and the ``tiny``/``small``/``paper`` presets.
+"""D2G-Net's settings (model, losses, phases) and the ``tiny``/``small``/``paper`` presets.
 
-One flat dataclass so that every field can be set from the CLI as ``--set field=value``;
-the resolved config is saved as YAML beside the run's checkpoints and inside each
-checkpoint, and is all transfer needs to rebuild the model.
+One flat dataclass (the common fields of :class:`~ptx.methods.base.MethodConfig`, then
+D2G-Net's) so that every field can be set from the CLI as ``--set field=value``; the
+resolved config is saved as YAML beside the run's checkpoints and inside each checkpoint,
+and is all transfer needs to rebuild the model. ``setting(..., fixed=True)`` marks what a
+resumed run cannot change; the ``uv`` group is what a pretrained UV generator must share
+with the run that loads it.
 """
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
-from ptx.config import build_config
+from ptx.config import group_fields, setting
 from ptx.errors import InputError
+from ptx.methods.base import MethodConfig
+
+UV = ("uv",)
 
 
 @dataclass
-class D2GConfig:
-    # --- data ---------------------------------------------------------------------------
-    size: int = 64
+class D2GConfig(MethodConfig):
+    # --- data (common fields redeclared for their D2G defaults and groups) ----------------
+    size: int = setting(64, fixed=True, groups=UV)
     """Training resolution in pixels (square); the prepared arrays are resized to it."""
-    holdout: float = 0.1
-    """Fraction at the end of each video held out (never trained on; `ptx score` uses it)."""
-    use_label3d: bool = True
+    batch: int = setting(2, fixed=True)
+    """Training items per step; each item is a pair of frames (t-1, t)."""
+    lr: float = 5e-4
+    """Adam learning rate of generator and discriminator."""
+    use_label3d: bool = setting(True, fixed=True, groups=UV)
     """Pose label = skeleton + 3D label (6 channels per frame); False: skeleton only."""
-    pose_frames: int = 3
+    pose_frames: int = setting(3, fixed=True, groups=UV)
     """Frames stacked into the pose label (t, t-1, t-2 for 3)."""
-    iuv_input: bool = True
+    iuv_input: bool = setting(True, fixed=True, groups=UV)
     """Feed the body-model IUV to the UV generator, which then predicts a correction of it
     (the static path is good from step one). False: the paper's pose-label-only input."""
-    data_device: str = "auto"
-    """Where the dataset lives: auto (the GPU when it fits, else host memory), cpu, cuda."""
     # --- model --------------------------------------------------------------------------
-    uv_width: int = 16
+    uv_width: int = setting(16, fixed=True, groups=UV)
     """UV generator: channels of its first layer (doubled per downsampling)."""
-    uv_down: int = 3
+    uv_down: int = setting(3, fixed=True, groups=UV)
     """UV generator: stride-2 downsamplings."""
-    uv_res: int = 2
+    uv_res: int = setting(2, fixed=True, groups=UV)
     """UV generator: residual blocks at the bottleneck."""
-    prior_logit: float = 8.0
+    prior_logit: float = setting(8.0, groups=UV)
     """With iuv_input: logit bonus of the input IUV's part."""
-    prior_offset: float = 0.5
+    prior_offset: float = setting(0.5, groups=UV)
     """With iuv_input: largest learned UV offset from the input IUV (UV range is [-1, 1])."""
-    tex_size: int = 32
+    tex_size: int = setting(32, fixed=True)
     """Texels per side of each of the 24 part charts."""
-    tex_channels: int = 18
+    tex_channels: int = setting(18, fixed=True)
     """Channels of the hybrid texture (3 RGB + learned detail channels)."""
     tex_topk: int = 2
     """Parts sampled per pixel (the most likely ones); 24 samples every part."""
-    tr_width: int = 16
+    tr_width: int = setting(16, fixed=True)
     """Translator: channels of its first layer."""
-    tr_down: int = 3
+    tr_down: int = setting(3, fixed=True)
     """Translator: stride-2 downsamplings."""
-    tr_res: int = 3
+    tr_res: int = setting(3, fixed=True)
     """Translator: residual blocks at the bottleneck."""
-    pose_condition: bool = True
+    pose_condition: bool = setting(True, fixed=True)
     """Concatenate the pose label to the translator's bottleneck (the paper's ablation
     switches it off)."""
-    tr_residual: bool = True
+    tr_residual: bool = setting(True, fixed=True)
     """Translator predicts a correction to the static RGB (starts as the static image);
     False: a tanh output as in the paper."""
-    width_cap: int = 512
+    width_cap: int = setting(512, fixed=True, groups=UV)
     """Largest channel count of any layer."""
-    d_width: int = 16
+    d_width: int = setting(16, fixed=True)
     """Discriminator: channels of its first layer."""
-    d_layers: int = 3
+    d_layers: int = setting(3, fixed=True)
     """Discriminator: stride-2 layers per scale."""
-    d_scales: int = 2
+    d_scales: int = setting(2, fixed=True)
     """Discriminator: number of scales."""
     # --- losses -------------------------------------------------------------------------
     gan_mode: str = "lsgan"
@@ -91,55 +96,13 @@ class D2GConfig:
     """Weight of the part cross-entropy against the IUV pseudo ground truth."""
     w_mask: float = 0.1
     """Weight of the BCE between the person probability and the mask."""
-    # --- optimisation -------------------------------------------------------------------
-    batch: int = 2
-    """Training items per step; each item is a pair of frames (t-1, t)."""
-    steps: int = 1200
-    """Training steps (after the UV warm-up)."""
-    lr: float = 5e-4
-    """Adam learning rate of generator and discriminator."""
-    beta1: float = 0.5
-    """Adam beta1."""
-    beta2: float = 0.999
-    """Adam beta2."""
-    lr_decay_start: float = 0.5
-    """Fraction of the steps after which the learning rate decays linearly to zero."""
+    # --- phases -------------------------------------------------------------------------
     uv_warmup_steps: int = 100
     """UV-generator-only steps first, when no pretrained UV generator is loaded."""
     uv_pretrain_steps: int = 2000
     """Steps of `--pretrain-uv` (when --steps is not given)."""
     gan_start: int = 600
     """Step (after the warm-up) at which the GAN and temporal losses start."""
-    seed: int = 0
-    """Seed of initialisation and batch order."""
-    # --- devices ------------------------------------------------------------------------
-    device: str = "auto"
-    """auto (CUDA when available), cpu, cuda or cuda:N."""
-    amp: bool = True
-    """bf16 autocast on CUDA (ignored on the CPU)."""
-    channels_last: bool = True
-    """channels_last memory format (on 2 CPU cores it made convolutions ~5x faster)."""
-    compile: bool = False
-    """torch.compile the networks (CUDA only; measured no gain on the CPU)."""
-    deterministic: bool = False
-    """Ask torch for deterministic kernels (CPU runs are deterministic anyway)."""
-    threads: int = 0
-    """CPU threads for torch (0: torch's default)."""
-    # --- logging ------------------------------------------------------------------------
-    log_every: int = 10
-    """Steps between rows of the CSV log and TensorBoard scalars."""
-    eval_every: int = 250
-    """Steps between held-out PSNR evaluations (0: only at the start and the end)."""
-    sample_every: int = 250
-    """Steps between sample images (real | static | output | background)."""
-    checkpoint_every: int = 500
-    """Steps between checkpoints (one is always written at the end)."""
-    keep_checkpoints: int = 3
-    """Step checkpoints kept (the newest ones)."""
-    eval_frames: int = 8
-    """Held-out frames used by the periodic evaluation (evenly spaced)."""
-    tensorboard: bool = True
-    """Write TensorBoard scalars and images."""
 
 
 PRESETS: dict[str, dict[str, Any]] = {
@@ -187,50 +150,12 @@ PRESETS: dict[str, dict[str, Any]] = {
 }
 """Each preset's changes from the defaults (``tiny`` is the defaults)."""
 
-IMMUTABLE_ON_RESUME = (
-    "size",
-    "use_label3d",
-    "pose_frames",
-    "iuv_input",
-    "uv_width",
-    "uv_down",
-    "uv_res",
-    "tex_size",
-    "tex_channels",
-    "tr_width",
-    "tr_down",
-    "tr_res",
-    "pose_condition",
-    "tr_residual",
-    "width_cap",
-    "d_width",
-    "d_layers",
-    "d_scales",
-    "holdout",
-    "seed",
-    "batch",
-)
-"""Fields a resumed run cannot change (they shape the networks or the data order)."""
-
-
-def resolve_config(preset: str, overrides: dict[str, Any] | None = None) -> D2GConfig:
-    """The preset's config with ``overrides`` ({field: value}; strings are converted)."""
-    if preset not in PRESETS:
-        raise InputError(f"No preset named {preset!r}.", f"Presets: {', '.join(PRESETS)}.")
-    values = {**PRESETS[preset], **(overrides or {})}
-    cfg = build_config(D2GConfig, values, "train")
-    check_config(cfg)
-    return cfg
-
-
-def config_from_dict(values: dict[str, Any]) -> D2GConfig:
-    """Rebuild a saved config (unknown keys from other ptx versions are ignored)."""
-    names = {f.name for f in dataclasses.fields(D2GConfig)}
-    return D2GConfig(**{k: v for k, v in values.items() if k in names})
+UV_FIELDS = group_fields(D2GConfig, "uv")
+"""Settings a pretrained UV generator must share with the run that loads it."""
 
 
 def check_config(cfg: D2GConfig) -> None:
-    """Raise InputError for settings that cannot work together."""
+    """Raise InputError for D2G settings that cannot work together."""
     step = 2 ** max(cfg.uv_down, cfg.tr_down)
     if cfg.size % step:
         raise InputError(
@@ -239,7 +164,7 @@ def check_config(cfg: D2GConfig) -> None:
         )
     if cfg.gan_mode not in ("lsgan", "hinge"):
         raise InputError(f"gan_mode={cfg.gan_mode!r} is unknown.", "Use lsgan or hinge.")
-    if not 0.0 <= cfg.holdout < 1.0:
-        raise InputError(f"holdout={cfg.holdout} must be in [0, 1).")
-    if cfg.tex_channels < 3 or cfg.batch < 1 or cfg.steps < 0 or cfg.pose_frames < 1:
-        raise InputError("tex_channels >= 3, batch >= 1, steps >= 0 and pose_frames >= 1.")
+    if cfg.tex_channels < 3 or cfg.pose_frames < 1 or cfg.tex_size < 2:
+        raise InputError("tex_channels >= 3, tex_size >= 2 and pose_frames >= 1.")
+    if cfg.uv_warmup_steps < 0 or cfg.gan_start < 0:
+        raise InputError("uv_warmup_steps and gan_start must be 0 or more.")

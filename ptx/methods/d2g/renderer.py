@@ -1,10 +1,10 @@
 """The D2G generator as one module: UV generator -> hybrid texture -> translator,
-composited over a learnable background.
+composited over a learnable background; and :class:`D2GInference`, the method's renderer.
 
-``D2GRenderer.forward`` returns a :class:`RenderOutput`; every image is float in [-1, 1]
-(B, C, H, W). This is also what transfer and scoring run, so it takes only what exists at
-inference time: the pose label, the body-model IUV (when built with ``iuv_input``) and
-which video's background to use (or an explicit background image).
+``D2GGenerator.forward`` returns a :class:`GeneratorOutput`; every image is float in
+[-1, 1] (B, C, H, W). This is also what transfer and scoring run, so it takes only what
+exists at inference time: the pose label, the body-model IUV (when built with
+``iuv_input``) and which video's background to use (or an explicit background image).
 """
 
 from __future__ import annotations
@@ -15,13 +15,14 @@ from typing import Any
 import torch
 from torch import nn
 
+from ptx.methods.base import RenderInputs, RenderOutput
 from ptx.methods.d2g.texture import HybridTexture
 from ptx.methods.d2g.translator import D2GTranslator
 from ptx.methods.d2g.uv_generator import UVGenerator
 
 
 @dataclass
-class RenderOutput:
+class GeneratorOutput:
     """What one forward pass computes (B images of H x W); with ``uv_only`` only
     ``logits`` and ``uv`` are set."""
 
@@ -48,22 +49,28 @@ def pose_channels(cfg: Any) -> int:
     return (6 if cfg.use_label3d else 3) * cfg.pose_frames
 
 
-class D2GRenderer(nn.Module):
+def build_uv_generator(cfg: Any) -> UVGenerator:
+    """The UV generator a config describes (the one definition, for training, pretraining
+    and rendering)."""
+    return UVGenerator(
+        pose_channels(cfg),
+        cfg.uv_width,
+        cfg.uv_down,
+        cfg.uv_res,
+        cap=cfg.width_cap,
+        iuv_input=cfg.iuv_input,
+        prior_logit=cfg.prior_logit,
+        prior_offset=cfg.prior_offset,
+    )
+
+
+class D2GGenerator(nn.Module):
     """UV generator + hybrid texture + translator + one learnable background per video."""
 
     def __init__(self, cfg: Any, n_backgrounds: int = 1) -> None:
         super().__init__()
         c_pose = pose_channels(cfg)
-        self.uv_generator = UVGenerator(
-            c_pose,
-            cfg.uv_width,
-            cfg.uv_down,
-            cfg.uv_res,
-            cap=cfg.width_cap,
-            iuv_input=cfg.iuv_input,
-            prior_logit=cfg.prior_logit,
-            prior_offset=cfg.prior_offset,
-        )
+        self.uv_generator = build_uv_generator(cfg)
         self.texture = HybridTexture(cfg.tex_size, cfg.tex_channels, topk=cfg.tex_topk)
         self.translator = D2GTranslator(
             cfg.tex_channels,
@@ -86,7 +93,7 @@ class D2GRenderer(nn.Module):
         translate: bool = True,
         uv_only: bool = False,
         bg_gate: torch.Tensor | None = None,
-    ) -> RenderOutput:
+    ) -> GeneratorOutput:
         """``pose``: float (B, C_pose, H, W) in [-1, 1]; ``iuv``: uint8 (B, 3, H, W);
         ``video``: int64 (B,) index of each item's learned background (default 0), or
         ``background``: float (B or 1, 3, H, W) to composite over instead. With
@@ -96,7 +103,7 @@ class D2GRenderer(nn.Module):
         into the background where the body model's outline misses them."""
         logits, uv = self.uv_generator(pose, iuv)
         if uv_only:
-            return RenderOutput(logits, uv, None, None, None, None, None, None)
+            return GeneratorOutput(logits, uv, None, None, None, None, None, None)
         probs = torch.softmax(logits.float(), dim=1)
         alpha = 1.0 - probs[:, :1]
         hybrid = self.texture(probs, uv.float())
@@ -108,7 +115,7 @@ class D2GRenderer(nn.Module):
         bg = background.float().expand(len(pose), -1, -1, -1)
         if bg_gate is not None:
             bg = bg * (1.0 - bg_gate) + bg.detach() * bg_gate
-        return RenderOutput(
+        return GeneratorOutput(
             logits=logits,
             uv=uv,
             alpha=alpha,
@@ -118,3 +125,22 @@ class D2GRenderer(nn.Module):
             output=fg * alpha + bg * (1.0 - alpha),
             static=static_fg * alpha + bg * (1.0 - alpha),
         )
+
+
+class D2GInference:
+    """D2G-Net's renderer (the :class:`~ptx.methods.base.Renderer` protocol): the
+    generator of a checkpoint in eval mode; no state is carried between frames."""
+
+    def __init__(self, cfg: Any, state: dict[str, Any], device: torch.device) -> None:
+        weights = state["generator"]
+        self.cfg = cfg
+        self.net = D2GGenerator(cfg, n_backgrounds=int(weights["background"].shape[0]))
+        self.net.load_state_dict(weights)
+        self.net.to(device).eval()
+
+    def start(self) -> None:
+        return None
+
+    def __call__(self, x: RenderInputs, state: None) -> tuple[RenderOutput, None]:
+        out = self.net(x.pose, x.arrays.get("iuv"), video=x.video, background=x.background)
+        return RenderOutput(out.output, out.fg, out.alpha), None

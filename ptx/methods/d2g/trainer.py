@@ -6,60 +6,49 @@ Phases by step (``uv_warmup`` is 0 when a pretrained UV generator was loaded):
 - ``[uv_warmup, uv_warmup + gan_start)``: everything but the GAN and temporal losses;
 - after that: every loss.
 
-Nothing here draws random numbers after construction, so a run is a function of its seed,
-its data order and its step, which is what makes ``--resume`` exact.
+Training items are pairs (t-1, t) (the method's clip of 2): the temporal loss compares
+output t with output t-1 warped along the flow. Nothing here draws random numbers after
+construction, so a run is a function of its seed, its data order and its step, which is
+what makes ``--resume`` exact.
 """
 
 from __future__ import annotations
 
-import contextlib
 import warnings
-from dataclasses import dataclass
 from typing import Any
 
 import torch
 from torch.nn import functional as F
 
-from ptx.errors import StageError
+from ptx.methods.base import TrainSetup
 from ptx.methods.d2g import losses as L
-from ptx.methods.d2g.renderer import D2GRenderer, pose_channels
+from ptx.methods.d2g.pretrain import uv_start
+from ptx.methods.d2g.renderer import D2GGenerator, pose_channels
+from ptx.methods.d2g.texture import unwrap_texture
+from ptx.methods.d2g.uv_generator import iuv_to_tensors
+from ptx.nn import losses as NL
 from ptx.nn.discriminator import MultiScaleDiscriminator
-from ptx.nn.vgg import VGGLoss
-
-
-class NonFiniteLoss(StageError):
-    """A loss became NaN or infinite; nothing was updated with it."""
-
-
-@dataclass
-class LinearDecay:
-    """Learning-rate factor: 1, then linear to 0 from ``start`` of ``total`` steps."""
-
-    total: int
-    start: float
-
-    def __call__(self, step: int) -> float:
-        begin = int(self.total * self.start)
-        if step < begin or self.total <= begin:
-            return 1.0
-        return max(0.0, 1.0 - (step - begin) / (self.total - begin))
+from ptx.nn.optim import LinearDecay, autocast, check_finite, requires_grad
 
 
 class D2GTrainer:
-    """Owns the generator (renderer), discriminator, their optimizers and schedules."""
+    """Owns the generator, discriminator, their optimizers and schedules."""
 
     def __init__(
         self,
         cfg: Any,
         n_backgrounds: int,
         device: torch.device,
-        vgg: VGGLoss | None = None,
+        vgg: Any = None,
         uv_warmup: int = 0,
         ddp: bool = False,
     ) -> None:
         self.cfg, self.device, self.uv_warmup = cfg, device, uv_warmup
+        self.notes: list[str] = []
+        self.uv_state: dict[str, torch.Tensor] | None = None
+        """Pretrained UV generator weights to load when a new run starts."""
         torch.manual_seed(cfg.seed)
-        self.G = D2GRenderer(cfg, n_backgrounds).to(device)
+        self.G = D2GGenerator(cfg, n_backgrounds).to(device)
         self.D = MultiScaleDiscriminator(
             pose_channels(cfg), cfg.d_width, cfg.d_layers, cfg.d_scales, cfg.width_cap
         ).to(device)
@@ -98,30 +87,49 @@ class D2GTrainer:
             return "uv"
         return "static" if step - self.uv_warmup < self.cfg.gan_start else "full"
 
-    def autocast(self) -> contextlib.AbstractContextManager:
-        if self.amp:
-            return torch.autocast("cuda", dtype=torch.bfloat16)
-        return contextlib.nullcontext()
+    def lr(self) -> float:
+        return float(self.opt_g.param_groups[0]["lr"])
+
+    def autocast(self) -> Any:
+        return autocast(self.amp)
 
     def prepare_input(self, x: torch.Tensor) -> torch.Tensor:
         if self.cfg.channels_last and x.ndim == 4:
             return x.contiguous(memory_format=torch.channels_last)
         return x
 
+    # --- a new run ----------------------------------------------------------------------
+    def init_from_data(self, data: Any) -> None:
+        """Texture RGB unwrapped from the training frames through their IUV; backgrounds
+        from the background stage; the pretrained UV generator when one was found."""
+        ids = data.train_frame_ids()
+        charts, _ = unwrap_texture(
+            data.take("frames", ids), data.take("iuv", ids), self.cfg.tex_size
+        )
+        self.G.texture.set_rgb(charts.to(self.device))
+        with torch.no_grad():
+            bg = data.backgrounds.to(self.device).float() * (2.0 / 255.0) - 1.0
+            self.G.background.copy_(bg)
+        if self.uv_state is not None:
+            self.G.uv_generator.load_state_dict(self.uv_state)
+
     # --- one step -----------------------------------------------------------------------
     def train_step(self, b: Any, step: int) -> dict[str, float]:
-        """One optimisation step on batch ``b`` (a train_data.Batch); returns the losses."""
+        """One optimisation step on batch ``b`` (pairs: first half t-1, second half t)."""
         cfg, phase = self.cfg, self.phase(step)
         self.G.train()
         pose, real = self.prepare_input(b.pose), self.prepare_input(b.real)
+        iuv = b.arrays["iuv"]
+        mask = b.arrays["mask"].to(torch.float32).mul_(1.0 / 255.0)
+        part, uv_true = iuv_to_tensors(iuv)
         terms: dict[str, torch.Tensor] = {}
         weights: dict[str, float] = {}
         with self.autocast():
-            out = self.G_run(pose, b.iuv, b.video, uv_only=phase == "uv", bg_gate=b.mask)
-            terms["part"], terms["uv"] = L.uv_losses(out.logits, out.uv, b.part, b.uv)
+            out = self.G_run(pose, iuv, b.video, uv_only=phase == "uv", bg_gate=mask)
+            terms["part"], terms["uv"] = L.uv_losses(out.logits, out.uv, part, uv_true)
             weights.update(part=cfg.w_part, uv=cfg.w_uv)
             if phase != "uv":
-                terms["mask"] = L.mask_loss(out.alpha, b.mask)
+                terms["mask"] = L.mask_loss(out.alpha, mask)
                 terms["l2"] = F.mse_loss(out.output, real)
                 terms["static"] = F.mse_loss(out.static, real)
                 weights.update(mask=cfg.w_mask, l2=cfg.w_l2, static=cfg.w_static)
@@ -133,20 +141,18 @@ class D2GTrainer:
                     weights["l1"] = cfg.w_l1
             if phase == "full":
                 feats = self._discriminate(self.D, pose, real, out.output, grad_d=False)
-                n = len(real)
-                fake_f = [[f[n:] for f in s] for s in feats]
-                real_f = [[f[:n] for f in s] for s in feats]
-                terms["gan"] = L.gan_g_loss(fake_f, cfg.gan_mode)
-                terms["fm"] = L.feature_matching(real_f, fake_f)
+                real_f, fake_f = NL.split_real_fake(feats, len(real))
+                terms["gan"] = NL.gan_g_loss(fake_f, cfg.gan_mode)
+                terms["fm"] = NL.feature_matching(real_f, fake_f)
                 weights.update(gan=cfg.w_gan, fm=cfg.w_fm)
                 if b.flow is not None:
                     half = len(real) // 2
-                    terms["temporal"] = L.temporal_loss(
+                    terms["temporal"] = NL.temporal_loss(
                         out.output[half:], out.output[:half], b.flow, b.flow_valid
                     )
                     weights["temporal"] = cfg.w_temporal
         total = sum(weights[k] * v.float() for k, v in terms.items())
-        self._check_finite(step, total, terms)
+        check_finite(step, total, terms)
         self.opt_g.zero_grad(set_to_none=True)
         total.backward()
         self.opt_g.step()
@@ -155,13 +161,9 @@ class D2GTrainer:
         if phase == "full":
             with self.autocast():
                 feats = self._discriminate(self.D_run, pose, real, out.output.detach(), grad_d=True)
-                n = len(real)
-                d_loss = L.gan_d_loss(
-                    [[f[:n] for f in s] for s in feats],
-                    [[f[n:] for f in s] for s in feats],
-                    cfg.gan_mode,
-                )
-            self._check_finite(step, d_loss, {"d": d_loss})
+                real_f, fake_f = NL.split_real_fake(feats, len(real))
+                d_loss = NL.gan_d_loss(real_f, fake_f, cfg.gan_mode)
+            check_finite(step, d_loss, {"d": d_loss})
             self.opt_d.zero_grad(set_to_none=True)
             d_loss.backward()
             self.opt_d.step()
@@ -172,27 +174,23 @@ class D2GTrainer:
             self.sched_d.step()
         return values
 
-    def _discriminate(self, d, pose, real, fake, grad_d: bool) -> list[list[torch.Tensor]]:
+    def _discriminate(self, d, pose, real, fake, grad_d: bool) -> NL.Features:
         """D on real and fake stacked (one call): activations, real first."""
-        for p in self.D.parameters():
-            p.requires_grad_(grad_d)
+        requires_grad(self.D, grad_d)
         try:
             return d(torch.cat([pose, pose]), torch.cat([real, fake.to(real.dtype)]))
         finally:
-            for p in self.D.parameters():
-                p.requires_grad_(True)
+            requires_grad(self.D, True)
 
-    @staticmethod
-    def _check_finite(step: int, total: torch.Tensor, terms: dict[str, torch.Tensor]) -> None:
-        if bool(torch.isfinite(total)):
-            return
-        bad = next((k for k, v in terms.items() if not bool(torch.isfinite(v))), "total")
-        raise NonFiniteLoss(
-            f"Loss '{bad}' became {float(terms.get(bad, total).detach())} at step {step + 1}; training "
-            "stopped before applying it.",
-            "The last good checkpoint is kept: lower the learning rate (--set lr=...) and "
-            "start again from it with --resume.",
-        )
+    # --- evaluation ---------------------------------------------------------------------
+    @torch.no_grad()
+    def eval_images(self, b: Any) -> dict[str, torch.Tensor]:
+        """output | static composite | background of single frames."""
+        self.G.eval()
+        with self.autocast():
+            o = self.G(self.prepare_input(b.pose), b.arrays["iuv"], b.video)
+        self.G.train()
+        return {"output": o.output, "static": o.static, "background": o.background}
 
     # --- state --------------------------------------------------------------------------
     def state_dict(self) -> dict[str, Any]:
@@ -204,16 +202,30 @@ class D2GTrainer:
             "sched_g": self.sched_g.state_dict(),
             "sched_d": self.sched_d.state_dict(),
             "scaler": self.scaler.state_dict(),
+            "uv_warmup": self.uv_warmup,
         }
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.uv_warmup = int(state.get("uv_warmup", 0))
         self.G.load_state_dict(state["generator"])
         self.D.load_state_dict(state["discriminator"])
         self.opt_g.load_state_dict(state["opt_g"])
         self.opt_d.load_state_dict(state["opt_d"])
-        for sched in (self.sched_g, self.sched_d):
-            name = "sched_g" if sched is self.sched_g else "sched_d"
+        for name, sched in (("sched_g", self.sched_g), ("sched_d", self.sched_d)):
             sched.load_state_dict(state[name])
             sched.lr_lambdas[0] = LinearDecay(self.total_steps, self.cfg.lr_decay_start)
         if state.get("scaler"):
             self.scaler.load_state_dict(state["scaler"])
+
+
+def build_trainer(setup: TrainSetup) -> D2GTrainer:
+    """A D2G trainer; a new run looks for a compatible pretrained UV generator in the
+    workspace (else warms the UV generator up on the subject first)."""
+    cfg = setup.cfg
+    uv_state, warmup, note = None, 0, ""
+    if not setup.resume:
+        uv_state, warmup, note = uv_start(setup.workspace, cfg)
+    trainer = D2GTrainer(cfg, setup.n_videos, setup.device, setup.vgg, warmup, setup.ddp)
+    trainer.uv_state = uv_state
+    trainer.notes = [note] if note else []
+    return trainer
