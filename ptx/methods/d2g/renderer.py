@@ -16,9 +16,9 @@ import torch
 from torch import nn
 
 from ptx.methods.base import RenderInputs, RenderOutput
-from ptx.methods.d2g.texture import HybridTexture
 from ptx.methods.d2g.translator import D2GTranslator
-from ptx.methods.d2g.uv_generator import UVGenerator
+from ptx.nn.texture import HybridTexture
+from ptx.nn.uv_generator import UVGenerator
 
 
 @dataclass
