@@ -278,6 +278,8 @@ class Method:
     """Eval images whose PSNR is logged (``output`` as ``psnr``, others as ``psnr_<name>``)."""
     source_until: str = "poselabel"
     """The last preparation stage a transfer source needs."""
+    retarget: str = "3d"
+    """The motion retargeting ``ptx transfer`` uses unless told: ``3d``, ``2d``, ``none``."""
     perceptual_fallback: str | None = None
     """What replaces the VGG-19 loss when its weights are absent; None: no VGG loss."""
     check: Callable[[Any], None] = _no_check

@@ -106,6 +106,19 @@ class LocalEnhancer(nn.Module):
         return self.up(self.down(x) + self.global_net.features(half(x)))
 
 
+def pix2pixhd_init(module: nn.Module) -> nn.Module:
+    """pix2pixHD's initialisation of every (transposed) convolution: weights N(0, 0.02),
+    biases kept; batch norm scales N(1, 0.02), shifts 0. Draws from torch's global
+    generator. Returns ``module``."""
+    for m in module.modules():
+        if isinstance(m, nn.Conv2d | nn.ConvTranspose2d):
+            nn.init.normal_(m.weight, 0.0, 0.02)
+        elif isinstance(m, nn.BatchNorm2d):
+            nn.init.normal_(m.weight, 1.0, 0.02)
+            nn.init.zeros_(m.bias)
+    return module
+
+
 def multiple(n_down: int, local: bool = False) -> int:
     """What H and W must be divisible by."""
     return 2 ** (n_down + (1 if local else 0))
