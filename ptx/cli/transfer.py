@@ -24,7 +24,9 @@ def transfer(
     output: Path | None = typer.Option(
         None, "--output", "-o", help="Result .mp4 (or .mov/.webm/folder with --alpha)."
     ),
-    retarget: str = typer.Option("3d", help="Motion retargeting: 3d, 2d or none."),
+    retarget: str | None = typer.Option(
+        None, help="Motion retargeting: 3d, 2d or none (default: the method's; edn: 2d, else 3d)."
+    ),
     background: Path | None = typer.Option(
         None, "--background", help="Composite over this image instead of the learned one."
     ),

@@ -76,7 +76,7 @@ def transfer(
     target: str,
     output: Path | None = None,
     run: str | None = None,
-    retarget: str = "3d",
+    retarget: str | None = None,
     background: Path | None = None,
     alpha: bool = False,
     side: bool = False,
@@ -88,14 +88,16 @@ def transfer(
     method: str | None = None,
 ) -> TransferResult:
     """Run the whole transfer; see the module docstring. ``run``/``method`` choose the
-    target's model (default: its newest run of any method)."""
+    target's model (default: its newest run of any method); ``retarget`` defaults to the
+    model's method's (``Method.retarget``)."""
     reporter = reporter or NullReporter()
-    if retarget not in MODES:
+    if retarget is not None and retarget not in MODES:
         raise InputError(f"Unknown --retarget {retarget!r}.", f"Use one of {', '.join(MODES)}.")
     if alpha and background is not None:
         raise InputError("--alpha and --background exclude each other.")
     run_dir = resolve_run(ws, target, run, method)
     model = load_model(run_dir, device)
+    retarget = retarget or model.method.retarget
     tgt_store = subject_store(ws, target)
     source = Path(source)
     if output is None:
