@@ -13,7 +13,18 @@ import typer
 
 from ptx import __version__
 from ptx.cache.atomic import translate_os_error
-from ptx.cli import demo, inspect, methods, prepare, render, score, status, synth, transfer
+from ptx.cli import (
+    compare,
+    demo,
+    inspect,
+    methods,
+    prepare,
+    render,
+    score,
+    status,
+    synth,
+    transfer,
+)
 from ptx.cli.train import train as train_command
 from ptx.cli.weights import weights as weights_command
 from ptx.errors import PtxError
@@ -55,6 +66,7 @@ app.command("transfer")(transfer.transfer)
 app.command("render")(render.render)
 app.command("score")(score.score_command)
 app.command("methods")(methods.methods)
+app.command("compare")(compare.compare_command)
 
 
 def _log_crash(exc: BaseException) -> Path | None:

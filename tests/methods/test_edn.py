@@ -7,6 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from toy_subjects import add_toy_subject, same
 
 from ptx.body.toydata import make_toy_subject
 from ptx.cache.checkpoints import load_checkpoint
@@ -19,7 +20,6 @@ from ptx.methods.registry import get_method
 from ptx.perform.render import StoreConditions, load_model, render_conditions
 from ptx.training.load import from_arrays
 from ptx.training.run import train
-from tests.methods.conftest import add_toy_subject, same
 
 EDN = get_method("edn")
 MICRO = {

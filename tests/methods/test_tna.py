@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 import torch
+from toy_subjects import add_toy_subject, mean_frame_psnr, same
 
 from ptx.body.skeleton import BODY_25_LIMBS
 from ptx.body.toydata import make_toy_subject
@@ -13,7 +14,6 @@ from ptx.cache.workspace import Workspace
 from ptx.methods.registry import get_method
 from ptx.methods.tna.model import TNAGenerator
 from ptx.training.run import train
-from tests.methods.conftest import add_toy_subject, mean_frame_psnr, same
 
 TNA = get_method("tna")
 MICRO = {
