@@ -105,3 +105,10 @@ def test_bad_budgets_and_settings_are_one_line_errors(ws, cli):
     assert nosuch.code == 2 and "No method named 'zzz'" in nosuch.err
     for res in (both, unknown, twice, nosuch):
         assert len(res.err.strip().splitlines()) == 1
+
+
+def test_ptx_methods_lists_the_paper_s_methods(cli):
+    res = cli("methods")
+    assert res.code == 0
+    for name, paper in (("d2g", "Sun et al."), ("tna", "Shysheya"), ("edn", "Chan et al.")):
+        assert name in res.out and paper in res.out
