@@ -1,0 +1,143 @@
+"""Comparison benchmark: D2G-Net, Textured Neural Avatars and Everybody Dance Now at the
+``tiny`` preset on the CPU, the same steps and seed for each, scored on the same held-out
+tail (``ptx compare``), beside D2G-Net's Table 1.
+
+Two subjects:
+
+- ``synthetic``: ``ptx synth`` dance, seed 0, 240 frames at 128 px (clothes whose wrinkle
+  shading changes with the pose, so dynamic detail matters), prepared with its own
+  OpenPose keypoints;
+- ``real``: the clip named by ``PTX_REAL_VIDEO`` (default
+  /work/shared/data/real/dance_basketball.mp4), prepared by MediaPipe at 128 px; skipped
+  when the file is absent.
+
+    python benchmarks/bench_compare.py [--steps 1200] [--only synthetic|real] [--threads 1]
+
+Writes ``results/compare.json`` (both comparisons in ``ptx compare --json`` form, the load
+average before and after each, a Markdown table for the README) and
+``results/compare-<subject>.png``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import RESULTS, write_result
+
+from ptx.body.synth import SynthConfig, gt_dir_for, synthesize
+from ptx.cache.workspace import Workspace
+from ptx.pipeline.keypoints import import_overrides
+from ptx.pipeline.runner import prepare_video
+from ptx.tools.compare import COLUMNS, PAPER_NAME, PAPER_TABLE_1, CompareResult, compare
+
+SYNTH = SynthConfig(motion="dance", frames=240, size=128, seed=0)
+REAL = Path(os.environ.get("PTX_REAL_VIDEO", "/work/shared/data/real/dance_basketball.mp4"))
+METHODS = ["d2g", "tna", "edn"]
+HEAD = ("SSIM", "R-SSIM", "PSNR", "R-PSNR", "temporal", "LPIPS", "FID", "render f/s")
+
+
+def _load() -> list[float]:
+    return [round(x, 2) for x in os.getloadavg()]
+
+
+def _cell(k: str, v: float | None) -> str:
+    if v is None:
+        return "-"
+    return f"{v:.3f}" if k in ("ssim", "r_ssim", "lpips") else f"{v:.2f}"
+
+
+def markdown(name: str, res: CompareResult, load: dict) -> str:
+    r0 = res.runs[0].score.extra
+    lines = [
+        f"### {name}: {r0['frames']} held-out frames at {r0['size']} px, "
+        f"{res.budget.get('steps', 'preset')} steps each, seed {res.budget['seed']}",
+        "",
+        "| | " + " | ".join(HEAD) + " | train min | steps |",
+        "|---" * (len(HEAD) + 3) + "|",
+    ]
+    for r in res.runs:
+        cells = [_cell(k, r.score.results.get(k)) for k in COLUMNS]
+        lines.append(f"| ptx {r.method} | " + " | ".join(cells)
+                     + f" | {r.train_seconds / 60:.1f} | {r.steps} |")  # fmt: skip
+    for paper, row in PAPER_TABLE_1.items():
+        if paper in PAPER_NAME.values():
+            cells = [_cell(k, row.get(k)) for k in COLUMNS]
+            lines.append(f"| paper {paper} | " + " | ".join(cells) + " | | |")
+    lines += ["", f"Load average (1, 5, 15 min): {load['before']} before, {load['after']} "
+              "after, on 2 cores shared with other jobs.", ""]  # fmt: skip
+    for metric in ("psnr", "r_psnr", "temporal_error"):
+        e = res.ranking[metric]
+        verdict = "first" if e.get("d2g_first") else "not first"
+        lines.append(f"- {metric}, best first: {', '.join(e['order'])} (paper: "
+                     f"{', '.join(e['paper_order'])}); d2g {verdict}, margin "
+                     f"{e.get('d2g_margin', float('nan')):+.3g}")  # fmt: skip
+    return "\n".join(lines) + "\n"
+
+
+def run(name: str, ws: Workspace, steps: int, threads: int) -> tuple[dict, str]:
+    load = {"before": _load()}
+    t0 = time.perf_counter()
+    res = compare(
+        ws, name, METHODS, "tiny", steps=steps, seed=0,
+        overrides={"threads": threads, "tensorboard": False},
+        picture=RESULTS / f"compare-{name}.png",
+    )  # fmt: skip
+    load["after"] = _load()
+    out = res.to_json()
+    out.update(load_average=load, wall_s=time.perf_counter() - t0)
+    out["table"] = {r.method: {k: r.score.results.get(k) for k in COLUMNS}
+                    | {"train_min": r.train_seconds / 60, "steps": r.steps}
+                    for r in res.runs}  # fmt: skip
+    return out, markdown(name, res, load)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--steps", type=int, default=1200)
+    ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--only", choices=("synthetic", "real"))
+    args = ap.parse_args()
+    tmp = Path(tempfile.mkdtemp(prefix="ptx-bench-compare-"))
+    os.environ.setdefault("PTX_WEIGHTS", str(Path.home() / ".cache" / "ptx" / "weights"))
+    results: dict = {"steps": args.steps, "threads": args.threads, "methods": METHODS}
+    parts = []
+    try:
+        ws = Workspace(tmp / "ws")
+        if args.only in (None, "synthetic"):
+            video = tmp / "synthetic.mp4"
+            synthesize(video, SYNTH)
+            kp = import_overrides(f"openpose:{gt_dir_for(video) / 'openpose'}")
+            t0 = time.perf_counter()
+            prepare_video(video, ws, "synthetic", {"keypoints": kp, "crop": {"size": 128}})
+            prep = time.perf_counter() - t0
+            data, md = run("synthetic", ws, args.steps, args.threads)
+            data["prepare_s"] = prep
+            data["subject_spec"] = {"motion": SYNTH.motion, "frames": SYNTH.frames,
+                                    "size": SYNTH.size, "seed": SYNTH.seed}  # fmt: skip
+            results["synthetic"], parts = data, [*parts, md]
+            print(md, flush=True)
+        if args.only in (None, "real") and REAL.is_file():
+            t0 = time.perf_counter()
+            prepare_video(REAL, ws, "real", {"crop": {"size": 128}})
+            prep = time.perf_counter() - t0
+            data, md = run("real", ws, args.steps, args.threads)
+            data["prepare_s"], data["clip"] = prep, REAL.name
+            results["real"], parts = data, [*parts, md]
+            print(md, flush=True)
+        elif args.only in (None, "real"):
+            results["real"] = {"skipped": f"{REAL} is absent (set PTX_REAL_VIDEO)"}
+        results["markdown"] = "\n".join(parts)
+        print(f"-> {write_result('compare', results)}")
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
