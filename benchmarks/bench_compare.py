@@ -15,7 +15,9 @@ Two subjects:
 
 Writes ``results/compare.json`` (both comparisons in ``ptx compare --json`` form, the load
 average before and after each, a Markdown table for the README) and
-``results/compare-<subject>.png``.
+``results/compare-synthetic.png``. The real clip's picture shows its performer, whose
+footage is not ours to publish: it goes to the temporary folder
+(``<tmp>/ptx-bench-compare-real.png``), never into the repository.
 """
 
 from __future__ import annotations
@@ -53,6 +55,13 @@ def _cell(k: str, v: float | None) -> str:
     return f"{v:.3f}" if k in ("ssim", "r_ssim", "lpips") else f"{v:.2f}"
 
 
+PICTURE_NOTE = {
+    "synthetic": "Picture (per-frame PSNR, challenging poses method by method): "
+    "`results/compare-synthetic.png`.",
+    "real": "Its picture shows the clip's performer and is not kept in the repository.",
+}
+
+
 def markdown(name: str, res: CompareResult, load: dict) -> str:
     r0 = res.runs[0].score.extra
     lines = [
@@ -78,16 +87,16 @@ def markdown(name: str, res: CompareResult, load: dict) -> str:
         lines.append(f"- {metric}, best first: {', '.join(e['order'])} (paper: "
                      f"{', '.join(e['paper_order'])}); d2g {verdict}, margin "
                      f"{e.get('d2g_margin', float('nan')):+.3g}")  # fmt: skip
+    lines += ["", PICTURE_NOTE[name]]
     return "\n".join(lines) + "\n"
 
 
-def run(name: str, ws: Workspace, steps: int, threads: int) -> tuple[dict, str]:
+def run(name: str, ws: Workspace, steps: int, threads: int, picture: Path) -> tuple[dict, str]:
     load = {"before": _load()}
     t0 = time.perf_counter()
     res = compare(
         ws, name, METHODS, "tiny", steps=steps, seed=0,
-        overrides={"threads": threads, "tensorboard": False},
-        picture=RESULTS / f"compare-{name}.png",
+        overrides={"threads": threads, "tensorboard": False}, picture=picture,
     )  # fmt: skip
     load["after"] = _load()
     out = res.to_json()
@@ -117,7 +126,8 @@ def main() -> None:
             t0 = time.perf_counter()
             prepare_video(video, ws, "synthetic", {"keypoints": kp, "crop": {"size": 128}})
             prep = time.perf_counter() - t0
-            data, md = run("synthetic", ws, args.steps, args.threads)
+            picture = RESULTS / "compare-synthetic.png"
+            data, md = run("synthetic", ws, args.steps, args.threads, picture)
             data["prepare_s"] = prep
             data["subject_spec"] = {"motion": SYNTH.motion, "frames": SYNTH.frames,
                                     "size": SYNTH.size, "seed": SYNTH.seed}  # fmt: skip
@@ -127,7 +137,8 @@ def main() -> None:
             t0 = time.perf_counter()
             prepare_video(REAL, ws, "real", {"crop": {"size": 128}})
             prep = time.perf_counter() - t0
-            data, md = run("real", ws, args.steps, args.threads)
+            picture = Path(tempfile.gettempdir()) / "ptx-bench-compare-real.png"
+            data, md = run("real", ws, args.steps, args.threads, picture)
             data["prepare_s"], data["clip"] = prep, REAL.name
             results["real"], parts = data, [*parts, md]
             print(md, flush=True)
