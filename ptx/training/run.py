@@ -35,6 +35,7 @@ from ptx.devices import resolve_device
 from ptx.errors import InputError, MissingWeightsError
 from ptx.methods.base import PERSON, Method, TrainSetup
 from ptx.methods.registry import get_method
+from ptx.training import ddp
 from ptx.training.data import TrainData
 from ptx.training.ddp import apply_distributed, distributed, rank_zero_lock, shared_path
 from ptx.training.load import load_subject_data, stages_read
@@ -115,9 +116,9 @@ def train(
     data = load_subject_data(ws, [subject], m, cfg)
     vgg, vgg_note = perceptual_loss(m)
     trainer = m.build_trainer(
-        TrainSetup(cfg, device, len(data.videos), vgg, world > 1, ws, resume=False)
+        TrainSetup(cfg, device, len(data.videos), vgg, ddp.active(), ws, resume=False)
     )
-    notes = [*trainer.notes, *([vgg_note] if vgg_note else [])]
+    notes = [*trainer.notes, *([vgg_note] if vgg_note else []), *ddp.notes(world)]
     run_dir = shared_path(lambda: new_run_dir(ws, subject, m.name), rank, world)
     videos = _video_info(data)
     if rank == 0:
@@ -177,11 +178,12 @@ def _resume(
     data = load_subject_data(ws, info.get("subjects", [subject]), m, cfg)
     vgg, vgg_note = perceptual_loss(m)
     trainer = m.build_trainer(
-        TrainSetup(cfg, device, len(data.videos), vgg, world > 1, ws, resume=True)
+        TrainSetup(cfg, device, len(data.videos), vgg, ddp.active(), ws, resume=True)
     )
     notes = [f"Resumed from {ckpt_path.name}."]
     notes += [f"Its inputs changed since it started: {c}." for c in changed_inputs(ws, info)]
     notes += [vgg_note] if vgg_note else []
+    notes += ddp.notes(world)
     meta = {**state.get("meta", {}), "notes": notes}
     with rank_zero_lock(lambda: _lock(run_dir), rank):
         return run_training(
