@@ -1,103 +1,179 @@
-"""``torch.compile`` on and its compile time, in a child process the check can stop: a
-compile that takes longer than the time left must not take the whole check with it.
+"""``torch.compile`` on, in child processes the check starts early and can pause or stop:
+compiling takes minutes of CPU, which would not fit after everything else.
 
-The parent (``run``) starts ``gpu_check.py --child-compile SPEC`` per method and preset, with
-the time left as its limit; the child (``child``) builds the preset with ``compile=True``
-through the method's record, times its first step (the compile) and then steady steps,
-and writes its figures as JSON. In the rehearsal the child runs with compile off (the CPU
-gains nothing from it and takes minutes to compile): the plumbing is what it proves."""
+Each child (``gpu_check.py --child-compile SPEC``) builds one preset with ``compile=True``
+through the method's record, on toy arrays of the preset's size in GPU memory (throughput
+does not depend on the picture), runs its first step (the compile) while the other parts
+go on, says it is ready, and waits. The parent lets it time its steady steps when the GPU
+is otherwise idle (``finish``), pauses every child (SIGSTOP) while quality per minute and
+rendering are measured, and stops those that are not done when the time is up. The compile
+time is therefore an upper bound (other parts ran beside it; paused time is subtracted).
+In the rehearsal the children run with compile off: the plumbing is what it proves."""
 
 from __future__ import annotations
 
 import dataclasses
 import json
+import os
+import signal
 import subprocess
 import sys
 import time
 from pathlib import Path
 from typing import Any
 
-from gpucheck.context import (
-    STEP_KEYS,
-    Context,
-    blank,
-    config,
-    load,
-    on_device,
-    timed,
-    trainer,
-    with_flops,
-)
+from gpucheck.context import STEP_KEYS, Context, blank, config, load, on_device, timed, trainer
 
-COMPILE_KEYS = ("enabled", "first_step_seconds", "compile_seconds", "speedup", *STEP_KEYS)
+COMPILE_KEYS = (
+    "enabled", "first_step_seconds", "compile_seconds", "paused_seconds", "speedup",
+    "ran_beside", *STEP_KEYS,
+)  # fmt: skip
+BESIDE = "the gpu tests, the subject's preparation and the training figures"
 
 
 def child(spec: dict[str, Any]) -> None:
-    """Measure one compiled preset (``spec``: see :func:`run`) and write its JSON."""
+    """Compile one preset, say so, wait for the go, time steady steps, write the JSON."""
     import torch
 
     from gpucheck import device as dev
     from gpucheck.plan import Clock, Plan
-    from ptx.cache.workspace import Workspace
     from ptx.methods.registry import METHODS
 
     plan = Plan(**spec["plan"])
     if plan.threads:
         torch.set_num_threads(plan.threads)
     device = torch.device(spec["device"])
-    ws = Workspace.open(spec["workspace"], create=False) if spec["workspace"] else None
-    ctx = Context(plan, Clock(plan.budget_s), device, Path(spec["out"]).parent, Path("."))
-    ctx.workspace, ctx.subject, ctx.peak_tflops = ws, spec["subject"], spec["peak_tflops"]
+    gate = Path(spec["gate"])
+    ctx = Context(plan, Clock(plan.budget_s), device, gate, gate)  # no subject: toy arrays
     method = METHODS[spec["method"]]
     cfg = config(ctx, method, spec["preset"], compile=spec["compile"])
     data = load(ctx, method, cfg)
     if ctx.cuda:
         data = on_device(data, device)
     t = trainer(ctx, method, cfg, data)
-    t0 = time.perf_counter()
-    first = timed(ctx, t, data, cfg.batch, method.clip, warm=0)  # includes the compile
-    first_seconds = first["seconds_per_step"] * first["steps"]
-    steady = with_flops(ctx, timed(ctx, t, data, cfg.batch, method.clip), spec["gflop"])
-    compile_seconds = max(0.0, first_seconds - first["steps"] * steady["seconds_per_step"])
-    result = {
-        "enabled": bool(spec["compile"]),
-        "first_step_seconds": first_seconds,
-        "compile_seconds": compile_seconds,
-        "speedup": None,
-        **steady,
-        "child_seconds": time.perf_counter() - t0,
-    }
+    first = timed(ctx, t, data, cfg.batch, method.clip, warm=0, steps=1)  # the compile
+    (gate / "ready").write_text(json.dumps({"first_step_seconds": first["seconds_per_step"]}))
+    while not (gate / "go").exists():
+        if os.getppid() == 1:  # the check is gone
+            return
+        time.sleep(0.1)
+    steady = timed(ctx, t, data, cfg.batch, method.clip)
     dev.sync(device)
-    Path(spec["out"]).write_text(json.dumps(result))
+    (gate / "result.json").write_text(json.dumps({**steady, "enabled": bool(spec["compile"])}))
 
 
-def run(ctx: Context, launcher: Path, method: str, preset: str, figures: dict) -> dict:
-    """The compiled figures of one preset (blank, with the reason, when there is no time
-    or the child failed); ``figures`` are the preset's uncompiled ones."""
-    plan = ctx.plan
-    limit = min(plan.compile_timeout, ctx.clock.left() - 15)
-    if limit < 30:
-        return blank(COMPILE_KEYS, f"{ctx.clock.left():.0f} s were left: too little to compile")
-    out = ctx.tmp / f"compile-{method}-{preset}.json"
-    spec = {
-        "plan": dataclasses.asdict(plan), "device": str(ctx.device), "method": method, "preset": preset,
-        "compile": plan.compile and ctx.cuda, "out": str(out),
-        "workspace": str(ctx.workspace.root) if ctx.workspace is not None else None,
-        "subject": ctx.subject, "peak_tflops": ctx.peak_tflops,
-        "gflop": figures["flops"]["train_gflop_per_image"],
-    }  # fmt: skip
-    cmd = [sys.executable, str(launcher), "--child-compile", json.dumps(spec)]
-    try:
-        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=limit)
-    except subprocess.TimeoutExpired:
-        return blank(COMPILE_KEYS, f"stopped after {limit:.0f} s: compiling takes longer")
-    if proc.returncode != 0 or not out.is_file():
-        last = [ln for ln in proc.stderr.splitlines() if ln.strip()][-1:] or ["no output"]
-        raise RuntimeError(f"compile child failed (exit {proc.returncode}): {last[0]}")
-    result = json.loads(out.read_text())
-    base = figures["train"]["data_gpu" if ctx.cuda else "data_host"]
-    if base.get("steps_per_s"):
-        result["speedup"] = result["steps_per_s"] / base["steps_per_s"]
-    if not result["enabled"]:
-        result["skipped"] = "rehearsal on the CPU: the child ran with compile off"
-    return result
+@dataclasses.dataclass
+class _Child:
+    proc: subprocess.Popen
+    gate: Path
+    started: float
+    paused: float = 0.0
+    """Seconds paused before it was ready (not compile time)."""
+    paused_at: float | None = None
+    result: dict[str, Any] | None = None
+
+
+class CompilePool:
+    """The compile children of one check."""
+
+    def __init__(self, ctx: Context, launcher: Path) -> None:
+        self.ctx, self.launcher = ctx, launcher
+        self.children: dict[tuple[str, str], _Child] = {}
+
+    def start(self, method: str, preset: str) -> None:
+        ctx = self.ctx
+        gate = ctx.tmp / f"compile-{method}-{preset}"
+        gate.mkdir(parents=True, exist_ok=True)
+        spec = {
+            "plan": dataclasses.asdict(ctx.plan), "device": str(ctx.device), "method": method,
+            "preset": preset, "compile": ctx.plan.compile and ctx.cuda, "gate": str(gate),
+        }  # fmt: skip
+        env = {
+            **os.environ,
+            "TORCHINDUCTOR_COMPILE_THREADS": str(max(1, (os.cpu_count() or 2) // 4)),
+        }
+        with open(gate / "log.txt", "w") as log:
+            proc = subprocess.Popen(
+                [sys.executable, str(self.launcher), "--child-compile", json.dumps(spec)],
+                stdout=log, stderr=subprocess.STDOUT, env=env, process_group=0,
+            )  # fmt: skip
+        self.children[(method, preset)] = _Child(proc, gate, time.perf_counter())
+
+    def _signal(self, c: _Child, sig: int) -> None:
+        if c.proc.poll() is None:
+            os.killpg(c.proc.pid, sig)
+
+    def pause(self) -> None:
+        """Stop every unfinished child (and its compile workers) until ``resume``."""
+        for c in self.children.values():
+            if c.result is None and c.proc.poll() is None:
+                self._signal(c, signal.SIGSTOP)
+                c.paused_at = time.perf_counter()
+
+    def resume(self) -> None:
+        for c in self.children.values():
+            if c.paused_at is not None:
+                self._signal(c, signal.SIGCONT)
+                if not (c.gate / "ready").exists():
+                    c.paused += time.perf_counter() - c.paused_at
+                c.paused_at = None
+
+    def ready(self) -> list[tuple[str, str]]:
+        return [
+            k for k, c in self.children.items() if c.result is None and (c.gate / "ready").exists()
+        ]
+
+    def finish(self, key: tuple[str, str], timeout: float) -> None:
+        """Let child ``key`` time its steady steps (it compiles first if not ready) and
+        keep its figures; stop it when ``timeout`` runs out."""
+        c = self.children[key]
+        (c.gate / "go").touch()
+        end = time.perf_counter() + max(0.0, timeout)
+        while c.proc.poll() is None and time.perf_counter() < end:
+            time.sleep(0.1)
+        if c.proc.poll() is None:
+            self._signal(c, signal.SIGKILL)
+            c.proc.wait()
+            waited = time.perf_counter() - c.started - c.paused
+            c.result = blank(
+                COMPILE_KEYS, f"not done after {waited:.0f} s (compiling beside {BESIDE})"
+            )
+            return
+        result_file = c.gate / "result.json"
+        if c.proc.returncode != 0 or not result_file.is_file():
+            tail = (c.gate / "log.txt").read_text(errors="replace").strip().splitlines()[-1:]
+            raise RuntimeError(f"compile child {key} failed (exit {c.proc.returncode}): {tail}")
+        steady = json.loads(result_file.read_text())
+        first = json.loads((c.gate / "ready").read_text())["first_step_seconds"]
+        c.result = {
+            **steady,
+            "first_step_seconds": first,
+            "compile_seconds": max(0.0, first - c.paused - steady["seconds_per_step"]),
+            "paused_seconds": c.paused,
+            "speedup": None,
+            "ran_beside": BESIDE,
+        }
+        if not steady["enabled"]:
+            c.result["skipped"] = "rehearsal on the CPU: the child ran with compile off"
+
+    def figures(
+        self, key: tuple[str, str], uncompiled: dict[str, Any], gflop: float | None
+    ) -> dict:
+        """The child's figures, with its speed-up over ``uncompiled`` and its TFLOP/s."""
+        from gpucheck.context import with_flops
+
+        c = self.children.get(key)
+        if c is None or c.result is None:
+            return blank(COMPILE_KEYS, "the compile child was not started or not finished")
+        out = dict(c.result)
+        if out.get("steps_per_s") and uncompiled.get("steps_per_s"):
+            out["speedup"] = out["steps_per_s"] / uncompiled["steps_per_s"]
+            with_flops(self.ctx, out, gflop)
+        return out
+
+    def stop_all(self) -> None:
+        for c in self.children.values():
+            if c.proc.poll() is None:
+                self._signal(c, signal.SIGCONT)
+                self._signal(c, signal.SIGKILL)
+                c.proc.wait()

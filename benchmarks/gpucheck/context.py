@@ -114,10 +114,11 @@ def timed(
     clip: int,
     warm: int | None = None,
     seconds: float | None = None,
+    steps: int | None = None,
 ) -> dict[str, Any]:
-    """Train steps of ``batch`` items in the last phase: ``warm`` untimed, then up to
-    ``plan.timed_steps`` timed (at least 2; fewer when ``seconds``, by default
-    ``plan.timed_seconds``, run out)."""
+    """Train steps of ``batch`` items in the last phase: ``warm`` untimed, then ``steps``
+    (default ``plan.timed_steps``) timed, fewer (at least 2) when ``seconds`` (default
+    ``plan.timed_seconds``) run out."""
     plan, device = ctx.plan, ctx.device
     sampler = BatchSampler(len(data.train_ids), batch, 0)
     at = last_phase(t)
@@ -129,22 +130,22 @@ def timed(
         step()
     dev.reset_peak(device)
     t0 = dev.now(device)
-    steps = 0
-    while steps < plan.timed_steps:
+    done, want = 0, steps or plan.timed_steps
+    while done < want:
         step()
-        steps += 1
-        if steps >= 2 and dev.now(device) - t0 > (seconds or plan.timed_seconds):
+        done += 1
+        if done >= 2 and dev.now(device) - t0 > (seconds or plan.timed_seconds):
             break
-    seconds = (dev.now(device) - t0) / steps
+    per_step = (dev.now(device) - t0) / done
     images = clip * batch
     return {
         "data_device": str(data.device),
         "batch": batch,
         "images_per_step": images,
-        "steps": steps,
-        "seconds_per_step": seconds,
-        "steps_per_s": 1.0 / seconds,
-        "images_per_s": images / seconds,
+        "steps": done,
+        "seconds_per_step": per_step,
+        "steps_per_s": 1.0 / per_step,
+        "images_per_s": images / per_step,
         "peak_memory_gib": dev.peak_gib(device),
         "tflops": None,
         "peak_fraction": None,

@@ -33,11 +33,11 @@ class Plan:
     """Dry: every preset trains at the smallest size its method accepts from this up."""
     warm_steps: int = 3
     timed_steps: int = 20
-    timed_seconds: float = 8.0
+    timed_seconds: float = 4.0
     """A timed loop stops after this long even before ``timed_steps``."""
     max_batch: int = 512
     """Largest batch (training items) the search tries."""
-    batch_seconds: float = 40.0
+    batch_seconds: float = 20.0
     """Time for the largest-batch search of one preset."""
     render_max_batch: int = 256
     render_seconds: float = 0.5

@@ -13,8 +13,9 @@ from typing import Any
 
 import torch
 
-from gpucheck import compile_child, quality, render_figures, subject, train_figures
 from gpucheck import device as dev
+from gpucheck import quality, render_figures, subject, train_figures
+from gpucheck.compile_child import CompilePool
 from gpucheck.context import Context
 from gpucheck.gpu_tests import Running
 from gpucheck.plan import Clock, Plan
@@ -71,11 +72,27 @@ def run(
             "used_tflops": ctx.peak_tflops,
             "used_source": "datasheet" if sheet else ("measured matmul" if ctx.cuda else None),
         }
-    tests = None
-    if plan.gpu_tests:
-        tests = Running(repo, tmp, timeout=240.0 if not plan.dry else 150.0)
+    methods = {k: m for k, m in METHODS.items() if not only or k in only}
+    keys = [(n, p) for n, m in methods.items() for p in plan.presets if p in m.presets]
+    pool = CompilePool(ctx, launcher)
+    try:
+        _parts(ctx, report, repo, methods, keys, pool)
+    finally:
+        pool.stop_all()
+    report["goals"] = goals(report, DEFAULT if DEFAULT in methods else next(iter(methods)))
+    report["plan"] = dataclasses.asdict(plan)
+
+
+def _parts(ctx, report, repo, methods, keys, pool) -> None:
+    plan, clock, device = ctx.plan, ctx.clock, ctx.device
+    with clock.part("compile children start"):
+        for key in keys:
+            pool.start(*key)
+    tests = (
+        Running(repo, ctx.tmp, timeout=240.0 if not plan.dry else 150.0) if plan.gpu_tests else None
+    )
     with clock.part("subject"):
-        report["subject"] = subject.prepare(tmp, plan.subject_frames, plan.subject_size)
+        report["subject"] = subject.prepare(ctx.tmp, plan.subject_frames, plan.subject_size)
         ctx.workspace = Workspace.open(report["subject"]["workspace"], create=False)
         ctx.subject = report["subject"]["name"]
     if plan.threads:  # preparing resets torch's thread count to its default
@@ -83,7 +100,6 @@ def run(
     with clock.part("gpu_tests (the wait after the subject)"):
         if tests is not None:
             report["gpu_tests"] = tests.result()
-    methods = {k: m for k, m in METHODS.items() if not only or k in only}
     entries: dict[tuple[str, str], dict[str, Any]] = {}
     for name, method in methods.items():
         presets: dict[str, Any] = {}
@@ -97,6 +113,10 @@ def run(
                 _merge(entry, train_figures.measure(ctx, method, preset))
                 entry.pop("skipped", None)
                 entries[(name, preset)] = entry
+    with clock.part("compile (the children ready by now)"):
+        for key in pool.ready():
+            pool.finish(key, timeout=min(60.0, clock.left() - 60))
+    pool.pause()
     with clock.part("quality"):
         q, preset = methods.get(DEFAULT) or next(iter(methods.values())), plan.quality_preset
         if preset in q.presets:
@@ -107,8 +127,13 @@ def run(
         with clock.part(f"render {name} {preset}"):
             entry["render"] = render_figures.measure(ctx, methods[name], preset)
     dev.free_memory(device)
-    for (name, preset), entry in entries.items():
-        with clock.part(f"compile {name} {preset}"):
-            entry["train"]["compile"] = compile_child.run(ctx, launcher, name, preset, entry)
-    report["goals"] = goals(report, DEFAULT if DEFAULT in methods else next(iter(methods)))
-    report["plan"] = dataclasses.asdict(plan)
+    pool.resume()
+    for key in keys:
+        with clock.part(f"compile {key[0]} {key[1]}"):
+            if pool.children[key].result is None:
+                pool.finish(key, timeout=clock.left() - 10)
+            if key in entries:
+                train = entries[key]["train"]
+                base = train["data_gpu" if ctx.cuda else "data_host"]
+                gflop = entries[key]["flops"]["train_gflop_per_image"]
+                train["compile"] = pool.figures(key, base, gflop)

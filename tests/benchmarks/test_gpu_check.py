@@ -235,3 +235,34 @@ def test_the_measuring_parts_take_any_registered_method(tmp_path, monkeypatch):
     render = render_figures.measure(ctx, toy, "small")
     assert check_report.missing(render, check_report.PRESET["render"]) == []
     assert render["psnr_ok"] and render["model"] == "the training benchmark's steps"
+
+
+def _state(pid: int) -> str:
+    return Path(f"/proc/{pid}/stat").read_text().split(")")[1].split()[0]
+
+
+def test_compile_children_pause_resume_and_stop(tmp_path):
+    """The pool stops a child's whole process group while other parts are measured, counts
+    the paused time as not compiling, and kills what is left at the end."""
+    from gpucheck.compile_child import CompilePool, _Child
+    from gpucheck.context import Context
+    from gpucheck.plan import Clock, Plan
+
+    ctx = Context(Plan.make(True), Clock(60), torch.device("cpu"), tmp_path, tmp_path)
+    pool = CompilePool(ctx, BENCH / "gpu_check.py")
+    script = "import subprocess, time; subprocess.Popen(['sleep', '30']); time.sleep(30)"
+    proc = subprocess.Popen([sys.executable, "-c", script], process_group=0)
+    pool.children[("m", "p")] = _Child(proc, tmp_path, started=0.0)
+    import time
+
+    time.sleep(0.5)
+    pool.pause()
+    time.sleep(0.3)
+    assert _state(proc.pid) == "T"
+    pool.resume()
+    assert _state(proc.pid) in "SR" and pool.children[("m", "p")].paused >= 0.3
+    pool.finish(("m", "p"), timeout=0.2)  # never ready: stopped, and said why
+    assert (
+        proc.poll() is not None and "not done after" in pool.children[("m", "p")].result["skipped"]
+    )
+    assert pool.figures(("m", "p"), {}, None)["steps_per_s"] is None
