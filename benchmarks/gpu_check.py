@@ -79,6 +79,7 @@ def main(argv: list[str] | None = None) -> int:
             "started": started,
             "budget_seconds": plan.budget_s,
             "goals": [],
+            "notes": [],
             "errors": clock.errors,
             "parts": clock.parts,
         }

@@ -40,6 +40,7 @@ def child(spec: dict[str, Any]) -> None:
     from ptx.methods.registry import METHODS
 
     plan = Plan(**spec["plan"])
+    plan.subject_frames = min(plan.subject_frames, 8)  # toy arrays: enough for a batch
     if plan.threads:
         torch.set_num_threads(plan.threads)
     device = torch.device(spec["device"])
@@ -154,7 +155,7 @@ class CompilePool:
             "ran_beside": BESIDE,
         }
         if not steady["enabled"]:
-            c.result["skipped"] = "rehearsal on the CPU: the child ran with compile off"
+            c.result["skipped"] = "compile off in this run (the CPU rehearsal): plumbing only"
 
     def figures(
         self, key: tuple[str, str], uncompiled: dict[str, Any], gflop: float | None

@@ -42,6 +42,14 @@ def peak_gib(device: torch.device) -> float | None:
     return round(torch.cuda.max_memory_allocated(device) / GIB, 3)
 
 
+def free_gib(device: torch.device) -> float | None:
+    """GPU memory free on the whole device (other processes' use counts), in GiB."""
+    if device.type != "cuda":
+        return None
+    free, _ = torch.cuda.mem_get_info(device)
+    return round(free / GIB, 2)
+
+
 def free_memory(device: torch.device) -> None:
     import gc
 

@@ -60,6 +60,7 @@ def run(
         subject=blank(SCHEMA["subject"], FAILED),
         quality=blank(SCHEMA["quality"], FAILED),
         methods={},
+        notes=[],
     )
     with clock.part("peak"):
         sheet, source = dev.datasheet_peak(device)
@@ -86,8 +87,14 @@ def run(
 def _parts(ctx, report, repo, methods, keys, pool) -> None:
     plan, clock, device = ctx.plan, ctx.clock, ctx.device
     with clock.part("compile children start"):
-        for key in keys:
+        for key in keys if plan.compile or plan.dry else ():
             pool.start(*key)
+        if pool.children:
+            report["notes"].append(
+                "torch.compile children compiled beside the gpu tests, the subject's "
+                "preparation and the training figures (CPU work, and GPU memory held), and "
+                "were paused during quality per minute and rendering."
+            )
     tests = (
         Running(repo, ctx.tmp, timeout=240.0 if not plan.dry else 150.0) if plan.gpu_tests else None
     )
@@ -114,8 +121,8 @@ def _parts(ctx, report, repo, methods, keys, pool) -> None:
                 entry.pop("skipped", None)
                 entries[(name, preset)] = entry
     with clock.part("compile (the children ready by now)"):
-        for key in pool.ready():
-            pool.finish(key, timeout=min(60.0, clock.left() - 60))
+        for key in pool.ready() if clock.left() > plan.quality_seconds + 90 else ():
+            pool.finish(key, timeout=60.0)  # compiled: a few steady steps
     pool.pause()
     with clock.part("quality"):
         q, preset = methods.get(DEFAULT) or next(iter(methods.values())), plan.quality_preset
@@ -128,9 +135,11 @@ def _parts(ctx, report, repo, methods, keys, pool) -> None:
             entry["render"] = render_figures.measure(ctx, methods[name], preset)
     dev.free_memory(device)
     pool.resume()
-    for key in keys:
+    ready = pool.ready()
+    for key in sorted(keys, key=lambda k: k not in ready):  # the compiled ones first
         with clock.part(f"compile {key[0]} {key[1]}"):
-            if pool.children[key].result is None:
+            child = pool.children.get(key)
+            if child is not None and child.result is None:
                 pool.finish(key, timeout=clock.left() - 10)
             if key in entries:
                 train = entries[key]["train"]

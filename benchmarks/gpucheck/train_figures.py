@@ -30,7 +30,7 @@ from ptx.training.data import TrainData
 
 BATCH_KEYS = (
     "tried", "largest_batch", "best_batch", "best_images_per_s", "best_tflops",
-    "best_peak_fraction", "peak_memory_gib", "stopped_by",
+    "best_peak_fraction", "peak_memory_gib", "stopped_by", "gpu_free_gib",
 )  # fmt: skip
 
 
@@ -51,6 +51,7 @@ def largest_batch(
     until it runs out of memory, reaches ``plan.max_batch`` or the search's time is up; a
     couple of timed steps at each."""
     plan, device = ctx.plan, ctx.device
+    free = dev.free_gib(device)
     t0 = dev.now(device)
     tried: list[dict[str, Any]] = [{"fits": True, **first}]
     batch, stopped = 2 * first["batch"], "max_batch"
@@ -81,6 +82,7 @@ def largest_batch(
         "best_peak_fraction": best.get("peak_fraction"),
         "peak_memory_gib": fits[-1]["peak_memory_gib"] if fits else None,
         "stopped_by": stopped,
+        "gpu_free_gib": free,
     }
 
 
