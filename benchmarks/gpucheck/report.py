@@ -118,7 +118,7 @@ def goals(report: dict[str, Any], default: str) -> list[dict[str, Any]]:
             "threshold": 1000.0,
         },
         {
-            "goal": f"train {default} paper, bf16, its batch ({paper.get('batch')})",
+            "goal": f"train {default} paper, bf16, at its own batch",
             "target": ">= 35% of the bf16 peak",
             "measured": train.get("peak_fraction"),
             "unit": "fraction of peak",
