@@ -18,7 +18,7 @@ echo "bare environment in $work (Python $ver)"
 "$work/venv/bin/python" -m pip install --quiet "${TORCH_SPEC:-torch==2.13.0}" "numpy>=2" \
   typer rich pyyaml scipy numba scikit-image tensorboard torchmetrics opencv-python-headless \
   psutil pillow matplotlib pytest packaging typing-extensions setuptools
-"$work/venv/bin/python" - <<'EOF'
+(cd "$work" && env -u PYTHONPATH "$work/venv/bin/python" -) <<'EOF'
 import importlib.util, numpy
 missing = [m for m in ("zarr", "numcodecs", "av", "mediapipe", "ptx") if importlib.util.find_spec(m)]
 assert not missing, f"not bare: {missing}"
