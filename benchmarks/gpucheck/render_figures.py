@@ -1,8 +1,8 @@
 """Rendering figures of one method at one preset: frames/s of its renderer (built through
 the method's record from the newest trained state) in bf16 autocast, batched, at batch 1
 and every power of two up to the best, on inputs already in device memory (the model
-alone); its output checked against the fp32 render of the same frames (PSNR between them);
-FLOPs per frame."""
+alone); its output checked against the fp32 render of the same frames (TF32 off; PSNR
+between them); FLOPs per frame."""
 
 from __future__ import annotations
 
@@ -55,7 +55,8 @@ def measure(ctx: Context, method: Method, preset: str) -> dict[str, Any]:
     renderer = method.build_renderer(cfg, state, device)
     data = load(ctx, method, cfg)
     check = _inputs(data, method, cfg, min(8, plan.render_max_batch), device)  # vs fp32
-    out32, _ = renderer(check, renderer.start())
+    with dev.strict_fp32():
+        out32, _ = renderer(check, renderer.start())
     with dev.bf16(device):
         out16, _ = renderer(check, renderer.start())
     scores = psnr(out16.output.float(), out32.output.float())
