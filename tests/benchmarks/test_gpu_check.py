@@ -275,3 +275,20 @@ def test_compile_children_pause_resume_and_stop(tmp_path):
         proc.poll() is not None and "not done after" in pool.children[("m", "p")].result["skipped"]
     )
     assert pool.figures(("m", "p"), {}, None)["steps_per_s"] is None
+
+
+def test_goals_compare_the_full_run_with_the_targets():
+    presets = {
+        "small": {"render": {"size": 256, "best_fps": 1200.0}, "train": {}},
+        "paper": {"train": {"data_gpu": {"peak_fraction": 0.2},
+                            "largest_batch": {"best_peak_fraction": 0.4}}},
+    }  # fmt: skip
+    quality = {"target_db": 30.0, "seconds_to_target": 150.0, "curve": [{}], "budget_seconds": 180}
+    report = {"mode": "full", "methods": {"d2g": {"presets": presets}}, "quality": quality}
+    render, train, reach = check_report.goals(report, "d2g")
+    assert (render["met"], train["met"], reach["met"]) == (True, False, True)
+    assert train["largest_batch_fraction"] == 0.4
+    quality["seconds_to_target"] = None
+    assert check_report.goals(report, "d2g")[2]["met"] is False  # not reached in its time
+    presets["small"]["render"]["size"] = 128  # not the goal's size: not measured
+    assert check_report.goals(report, "d2g")[0]["measured"] is None
