@@ -39,7 +39,6 @@ class Context:
     states: dict[tuple[str, str], tuple[Any, dict, str]] = field(default_factory=dict)
     """(method, preset) -> (its config, the newest trainer state, how it was trained), for
     rendering."""
-    report: dict[str, Any] = field(default_factory=dict)
 
     @property
     def cuda(self) -> bool:

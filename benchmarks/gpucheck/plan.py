@@ -25,6 +25,7 @@ class Plan:
     """Presets measured (the rehearsal: ``tiny``; the others' networks are too large for a
     CPU minute)."""
     quality_preset: str = "small"
+    """The preset trained for quality per minute (of the default method)."""
     subject_frames: int = 150
     """Frames of the synthetic subject (its last 10% are held out)."""
     subject_size: int = 256
@@ -46,8 +47,7 @@ class Plan:
     quality_eval_every: float = 10.0
     """Seconds of training between held-out evaluations."""
     compile: bool = True
-    compile_timeout: float = 240.0
-    """Longest a compiled run may take (it runs in a child process, stopped at this)."""
+    """Measure torch.compile (in child processes; see ``compile_child``)."""
     matmul_n: int = 8192
     render_min_psnr: float = 40.0
     """bf16 renders must match the fp32 render to at least this PSNR (dB)."""
@@ -65,7 +65,7 @@ class Plan:
                 subject_frames=20, subject_size=64, min_size=16,
                 warm_steps=1, timed_steps=2, timed_seconds=2.0, max_batch=4, batch_seconds=6.0,
                 render_max_batch=2, render_seconds=0.05, quality_seconds=3.0,
-                quality_eval_every=1.0, compile=False, compile_timeout=120.0, matmul_n=256, threads=1,
+                quality_eval_every=1.0, compile=False, matmul_n=256, threads=1,
             )  # fmt: skip
         for key, value in changes.items():
             if value is not None:

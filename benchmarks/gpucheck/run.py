@@ -53,7 +53,7 @@ def run(
     device = torch.device(device_name or ("cuda" if torch.cuda.is_available() else "cpu"))
     if plan.threads:
         torch.set_num_threads(plan.threads)
-    ctx = Context(plan, clock, device, out, tmp, report=report)
+    ctx = Context(plan, clock, device, out, tmp)
     report["machine"] = dev.describe(device)
     report.update(
         gpu_tests=blank(SCHEMA["gpu_tests"], "not run"),
