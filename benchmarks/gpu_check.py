@@ -97,6 +97,7 @@ def main(argv: list[str] | None = None) -> int:
             clock.error("check", exc)
         finally:
             report["seconds_total"] = round(clock.elapsed(), 1)
+            report["mediapipe_imported"] = "mediapipe" in sys.modules  # never needed
             _write(report, out, clock)
             shutil.rmtree(tmp, ignore_errors=True)
     return 1 if report["errors"] else 0

@@ -68,7 +68,7 @@ SCHEMA: dict[str, Any] = {
     "subject": _keys(*SUBJECT_KEYS),
     "methods": {"*": {"kind": None, "presets": {"*": PRESET}}},
     "quality": _keys(*QUALITY_KEYS),
-    **_keys("goals", "parts", "errors", "notes"),
+    **_keys("goals", "parts", "errors", "notes", "mediapipe_imported"),
 }
 """Every field of the JSON ("*": any key, each value shaped like the one given)."""
 

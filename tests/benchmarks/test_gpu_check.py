@@ -38,6 +38,7 @@ def test_the_dry_run_writes_every_field_with_figures(tmp_path):
     assert all((out / f).stat().st_size < 16 * 2**20 for f in files)
     r = json.loads((out / "gpu-check.json").read_text())
     assert check_report.missing(r) == [] and r["errors"] == [] and r["mode"] == "dry"
+    assert r["mediapipe_imported"] is False  # installed here, yet the check never imports it
     assert r["setup"]["imports"]["zarr"][0].isdigit() and r["peak"]["measured"]["tflops"] > 0
     p = r["methods"]["d2g"]["presets"]["tiny"]
     host, sweep = p["train"]["data_host"], p["train"]["largest_batch"]
