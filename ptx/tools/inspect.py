@@ -297,7 +297,7 @@ def resolve_videos(ws: Workspace, target: str) -> list[tuple[str, str]]:
         return [(path.stem, vid)]
     if target in ws.video_ids():
         return [(target, target)]
-    names = [s["name"] for s in ws.subjects()]
+    names = ws.subject_names()
     if target in names:
         return [(target, vid) for vid in ws.subject(target)["videos"]]
     raise InputError(
