@@ -111,7 +111,7 @@ def transfer(
         join_subject=False,
     )  # fmt: skip
     src_store = VideoStore(ws, prepared.video_id)
-    notes: list[str] = []
+    notes: list[str] = list(model.notes)
     bg = load_background(background, size, notes) if background is not None else None
     if keep_audio and not src_store.meta("extract").get("has_audio"):
         notes.append(f"{source.name} has no audio track; the result is silent")
