@@ -71,17 +71,15 @@ class VideoStore:
         return f"video {self.video_id}" + (f" ({Path(paths[-1]).name})" if paths else "")
 
     def prepare_hint(self, what: str = "it") -> str:
-        """ "Run `ptx prepare <the video's file>` ..." (the command that recomputes it)."""
+        """The command that recomputes ``what`` (`ptx verify --repair`, which prepares the
+        video again with the settings its records hold)."""
         try:
             path = self.workspace.source_path(self.video_id)
             paths = self.workspace.source_info(self.video_id).get("paths") or []
         except PtxError:
             path, paths = None, []
-        shown = str(path or (paths[-1] if paths else "VIDEO"))
-        where = "" if path or not paths else " (the file must be back at that path)"
-        return (
-            f"Run `ptx prepare {shown}` to recompute {what}{where}; `ptx verify` checks the rest."
-        )
+        where = "" if path or not paths else f" (its file must be back at {paths[-1]})"
+        return f"Run `ptx verify --repair {self.video_id}` to recompute {what}{where}."
 
     # --- locking ----------------------------------------------------------------------
     @contextlib.contextmanager

@@ -212,7 +212,7 @@ def _run_stage(
             reporter.stage_end(outcome)
             return outcome
         if rec.checksums:  # (a record of an older ptx has none: its stage starts over)
-            repair = (dict(rec.checksums), rec.frames)
+            repair = ({k: list(v) for k, v in rec.checksums.items()}, rec.frames)
             _plan_repair(store, rec, damages)
             shown = "; ".join(d.describe() for d in damages[:3])
             more = f" and {len(damages) - 3} more" if len(damages) > 3 else ""
