@@ -87,9 +87,16 @@ def run_status(ws: Workspace, subject: str | None = None) -> list[RunStatus]:
 
 
 def _video_status(ws: Workspace, subject: str, video_id: str) -> VideoStatus:
+    store = VideoStore(ws, video_id)
+    damaged: list[StageState] = []
     try:
         paths = ws.source_info(video_id).get("paths", [])
         name = Path(paths[-1]).name if paths else "?"
-    except DamagedError:
-        name = "? (source.json damaged)"
-    return VideoStatus(subject, video_id, name, stage_states(VideoStore(ws, video_id)))
+    except DamagedError as exc:
+        name = "?"
+        damaged.append(StageState("source", "damaged", exc.message))
+    try:
+        store.settings()
+    except DamagedError as exc:
+        damaged.append(StageState("settings", "damaged", exc.message))
+    return VideoStatus(subject, video_id, name, [*damaged, *stage_states(store)])
