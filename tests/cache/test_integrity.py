@@ -93,7 +93,7 @@ def test_a_repair_that_differs_reruns_what_follows(prepared):
 
 
 def test_verify_finds_every_kind_of_damage_and_repair_fixes_the_chunks(prepared, cli):
-    video, ws, over, store = prepared
+    _, ws, _, store = prepared
     chunk_path(store, "frames", 1).unlink()
     garble(chunk_path(store, "keypoints_raw", 0))
     res = cli("verify", "-w", ws.root)
