@@ -43,6 +43,11 @@ def _codec(clevel: int = 1) -> BloscCodec:
     return BloscCodec(cname="zstd", clevel=clevel, shuffle="noshuffle")
 
 
+def _compressors(clevel: int = 1) -> tuple:
+    """Blosc/Zstd, then the CRC-32C of the compressed bytes (ptx.cache.integrity)."""
+    return (_codec(clevel), Crc32cCodec())
+
+
 def _why(exc: BaseException) -> str:
     text = str(exc).splitlines()[0][:100] if str(exc) else ""
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
@@ -145,7 +150,7 @@ class VideoStore:
                 shape=shape,
                 chunks=chunks,
                 dtype=dtype,
-                compressors=(_codec(clevel), Crc32cCodec()),
+                compressors=_compressors(clevel),
                 fill_value=0,
                 overwrite=True,
                 attributes={"time_axis": time_axis},
