@@ -270,10 +270,15 @@ def render_subject(
     its first video, or with ``poses`` = ``openpose:DIR`` a pose sequence from OpenPose JSON
     (at ``pose_fps``, default the subject's rate), into ``output`` (mp4). Returns (path,
     frames, frames/s)."""
-    from ptx.io.writer import VideoWriter
+    from ptx.io.writer import VideoWriter, check_output_path
 
     if frames not in ("heldout", "all"):
         raise InputError(f"Unknown --frames {frames!r}.", "Use heldout or all.")
+    if poses is not None and not poses.startswith("openpose:"):
+        raise InputError(f"Cannot read --poses {poses!r}.", "Write it as openpose:DIR.")
+    if pose_fps is not None and not 0 < pose_fps <= 240:
+        raise InputError(f"--fps {pose_fps} is not possible.", "Give a rate from 0 to 240.")
+    check_output_path(output)  # before any work
     model = load_model(resolve_run(ws, subject, run, method), device)
     videos = ws.subject(subject)["videos"]
     store = VideoStore(ws, videos[0])

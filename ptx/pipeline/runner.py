@@ -255,9 +255,11 @@ def _run_stage(
     if missing:
         raise StageError(f"Stage '{stage}' finished with chunks {missing[:5]} not written.")
     rec.checksums = integrity.output_checksums(store, cls.outputs)
+    if ctx.total_frames is not None:  # (chunks redone after a repair were counted twice)
+        rec.frames = ctx.total_frames
     if repair is not None:
         before, frames = repair
-        rec.frames = frames
+        rec.frames = ctx.total_frames if ctx.total_frames is not None else frames
         changed = [a for a, sums in rec.checksums.items() if a in before and before[a] != sums]
         if changed:
             rec.token = uuid.uuid4().hex  # what was computed from the old chunks runs again

@@ -109,6 +109,8 @@ class StageContext:
         """Chunks were committed by an earlier run (their arrays must be reopened)."""
         self._created: set[str] = set()
         self._arrays: dict[str, zarr.Array] = {}
+        self.total_frames: int | None = None
+        """The frames the stage covers, once it said so (``pending``)."""
         if not self._resumed or "chunk_frames" not in record.meta:
             record.meta["chunk_frames"] = default_chunk_frames()
 
@@ -168,6 +170,7 @@ class StageContext:
             self.record.n_chunks = n_chunks
             self.record.chunks_done = [c for c in self.record.chunks_done if c < n_chunks]
         if total_frames is not None:
+            self.total_frames = total_frames
             self.reporter.stage_total(self.stage.name, total_frames)
         done = set(self.record.chunks_done)
         return [i for i in range(n_chunks) if i not in done]
