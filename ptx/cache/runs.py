@@ -22,7 +22,7 @@ from typing import Any
 
 import yaml
 
-from ptx.cache.atomic import atomic_write_bytes, damaged_file
+from ptx.cache.atomic import atomic_write_bytes, damaged_file, remove_stale_temp_files
 from ptx.cache.checkpoints import latest_checkpoint
 from ptx.cache.locks import exclusive_lock
 from ptx.cache.store import VideoStore
@@ -130,22 +130,29 @@ def has_checkpoint(run_dir: Path) -> bool:
 
 def claim_run_dir(ws: Workspace, subject: str, method: str) -> Path:
     """The folder for a new run: the newest run folder of ``subject`` and ``method`` that
-    never wrote a checkpoint and that no process holds (a run stopped before its first
-    checkpoint: emptied and used again), else a fresh one (:func:`new_run_dir`)."""
+    never wrote a checkpoint, is newer than every run that did, and that no process holds
+    (a run stopped before its first checkpoint: emptied and used again), else a fresh one
+    (:func:`new_run_dir`). On the way, temp files that killed saves left in the other idle
+    runs are removed."""
     base = runs_dir(ws, subject, method)
     idle = sorted(p for p in base.iterdir() if p.is_dir()) if base.is_dir() else []
-    for run in reversed(idle):
-        if has_checkpoint(run):
-            break  # only a run newer than every checkpointed one is taken over
+    reuse, newer_checkpoint = None, False
+    for run in reversed(idle):  # newest first
+        done = has_checkpoint(run)
         try:
             with exclusive_lock(run / "lock", f"Run {run}"):
-                for item in run.iterdir():
-                    if item.name != "lock":
-                        shutil.rmtree(item) if item.is_dir() else item.unlink()
+                if done:  # kept; only what killed saves left behind is removed
+                    remove_stale_temp_files(run / "checkpoints")
+                    remove_stale_temp_files(run)
+                elif reuse is None and not newer_checkpoint:
+                    for item in run.iterdir():
+                        if item.name != "lock":
+                            shutil.rmtree(item) if item.is_dir() else item.unlink()
+                    reuse = run
         except LockedError:
-            continue
-        return run
-    return new_run_dir(ws, subject, method)
+            pass
+        newer_checkpoint = newer_checkpoint or done
+    return reuse or new_run_dir(ws, subject, method)
 
 
 def resume_target(ws: Workspace, subject: str, method: str | None = None) -> Path:

@@ -70,6 +70,11 @@ def test_temp_files_of_a_killed_save_are_removed_when_the_run_continues(ws):
     (cut.run_dir / ".config.yaml.a1b2c3d4.tmp").write_bytes(b"x")
     train(ws, "toy", resume=True)
     assert not leftover.exists() and not list(cut.run_dir.glob(".*.tmp"))
+    # a run never resumed again: a new run of the subject removes its leftovers too
+    leftover.write_bytes(b"\x00" * 1000)
+    other = train(ws, "toy", overrides={**MICRO, "steps": 1, "uv_warmup_steps": 0})
+    assert other.run_dir != cut.run_dir and not leftover.exists()
+    assert cut.checkpoint.parent.joinpath("step-000000008.pt").is_file()
 
 
 def test_a_run_killed_before_its_first_checkpoint_is_reused_and_resume_will_not_guess(ws):
