@@ -62,9 +62,10 @@ class KeypointsConfig:
     first warmed on the ``tracker_warmup`` frames before the segment. A frame's detection
     then depends only on its segment and that warm-up, so a stage resumed after a kill
     (which brings a fresh tracker to the resumed frame the same way) gives exactly what an
-    uninterrupted one gives. Measured against continuous tracking: the same error to the
-    ground truth of a synthetic dance (median 2.69 px at 256 px) and, on a real 640 px
-    clip, a median difference of 0.00 px (99th percentile 1.4 px); ~12% more inference."""
+    uninterrupted one gives. Measured against continuous tracking (benchmarks/
+    bench_tracker.py): the same error to the ground truth of a synthetic dance (median 2.67
+    px, mean 3.26 px at 256 px) and, on a real 640 px clip, a median difference of 0.00 px
+    (99th percentile 1.4 px); up to 12.5% more inference (the warm-ups)."""
     tracker_warmup: int = 16
     """Frames before a segment the fresh tracker sees first, its outputs dropped (so it is
     tracking, not detecting anew, when the segment begins)."""
