@@ -88,13 +88,26 @@ class SynthSubject:
     )  # fmt: skip
 
 
+MAX_SIZE = 2048
+MAX_BYTES = 4 << 30
+"""Largest synthetic subject held in memory (its frames, masks, IUV and 3D labels)."""
+
+
 def _check(cfg: SynthConfig) -> None:
     if cfg.motion not in MOTIONS:
         raise InputError(f"Unknown motion {cfg.motion!r}.", f"Choose one of {', '.join(MOTIONS)}.")
     if cfg.size < 32 or cfg.size % 2:
         raise InputError(f"--size {cfg.size} must be even and at least 32.")
+    if cfg.size > MAX_SIZE:
+        raise InputError(f"--size {cfg.size} is too large.", f"Use at most {MAX_SIZE} pixels.")
     if not 2 <= cfg.frames <= 100_000:
         raise InputError(f"--frames {cfg.frames} must be between 2 and 100000.")
+    need = cfg.frames * cfg.size**2 * 10  # frames 3, mask 1, iuv 3, label3d 3 bytes a pixel
+    if need > MAX_BYTES:
+        raise InputError(
+            f"{cfg.frames} frames at {cfg.size} px would need {need / 2**30:.1f} GiB of memory.",
+            "Use fewer frames or a smaller --size.",
+        )
     if not 0 < cfg.fps <= 240:
         raise InputError(f"--fps {cfg.fps} is out of range (0 < fps <= 240).")
     if cfg.supersample not in (1, 2, 3, 4):
@@ -232,33 +245,9 @@ def write_subject(subject: SynthSubject, video: Path | str) -> Path:
     return gt
 
 
-MAX_SIZE = 2048
-MAX_BYTES = 4 << 30
-"""Largest synthetic subject held in memory (its frames, masks, IUV and 3D labels)."""
-
-
-def check_config(cfg: SynthConfig) -> None:
-    """Raise InputError for a subject that cannot be made (before any work starts)."""
-    if cfg.motion not in MOTIONS:
-        raise InputError(f"Unknown motion {cfg.motion!r}.", f"Use one of {', '.join(MOTIONS)}.")
-    if not 16 <= cfg.size <= MAX_SIZE or cfg.size % 2:
-        raise InputError(
-            f"--size {cfg.size} is not possible.", f"Use an even size from 16 to {MAX_SIZE}."
-        )
-    if cfg.frames < 2 or not 0 < cfg.fps <= 240 or cfg.supersample < 1:
-        raise InputError("--frames must be at least 2 and --fps between 0 and 240.")
-    need = cfg.frames * cfg.size**2 * 10  # frames 3, mask 1, iuv 3, label3d 3 bytes a pixel
-    if need > MAX_BYTES:
-        raise InputError(
-            f"{cfg.frames} frames at {cfg.size} px would need {need / 2**30:.1f} GiB of memory.",
-            "Use fewer frames or a smaller --size.",
-        )
-
-
 def synthesize(video: Path | str, cfg: SynthConfig) -> Path:
     """Generate a subject and write it (see the module docstring); returns the GT folder."""
     _check_output(video)
-    check_config(cfg)
     return write_subject(synth_subject(cfg), video)
 
 

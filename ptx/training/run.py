@@ -176,7 +176,7 @@ def _resume(
     trainer = m.build_trainer(
         TrainSetup(cfg, device, len(data.videos), vgg, world > 1, ws, resume=True)
     )
-    notes = [*skipped, f"Resuming run {run_dir} ({m.name}) from {ckpt_path.name}."]
+    notes = [*skipped, f"Resumed from {ckpt_path.name} of run {run_dir} ({m.name})."]
     notes += [f"Its inputs changed since it started: {c}." for c in changed_inputs(ws, info)]
     notes += [vgg_note] if vgg_note else []
     meta = {**state.get("meta", {}), "notes": notes}

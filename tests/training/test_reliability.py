@@ -49,7 +49,7 @@ def test_a_damaged_newest_checkpoint_is_skipped_and_the_resume_is_still_exact(ws
     resumed = train(ws, "toy", resume=True)
     assert resumed.start_step == 4 and resumed.end_step == 8
     assert any("step-000000005.pt is damaged" in n for n in resumed.notes)
-    assert any(f"Resuming run {cut.run_dir}" in n for n in resumed.notes)
+    assert any(f"Resumed from step-000000004.pt of run {cut.run_dir}" in n for n in resumed.notes)
     a, b = load_checkpoint(straight.checkpoint), load_checkpoint(resumed.checkpoint)
     assert tensors_equal(a["trainer"], b["trainer"])
 
@@ -94,4 +94,4 @@ def test_a_run_killed_before_its_first_checkpoint_is_reused_and_resume_will_not_
     assert "1,uv" not in (stopped / "log.csv").read_text()
     resumed = train(ws, "toy", resume=True, overrides={"steps": 3})
     assert resumed.run_dir == stopped
-    assert any(f"Resuming run {stopped} (d2g) from step-000000002.pt" in n for n in resumed.notes)
+    assert any(f"Resumed from step-000000002.pt of run {stopped} (d2g)" in n for n in resumed.notes)
