@@ -20,7 +20,10 @@ Everything is a function of the config: the same seed gives the same arrays.
 
 from __future__ import annotations
 
+import errno
 import json
+import os
+import shutil
 from dataclasses import asdict, dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -35,7 +38,7 @@ from ptx.body.motion import MOTIONS, motion
 from ptx.body.open_model import open_body_model
 from ptx.body.render import iuv_image, label3d_image, render_frame
 from ptx.body.rotation import matrix_to_axis_angle, rotation_np
-from ptx.cache.atomic import atomic_write_json
+from ptx.cache.atomic import atomic_write_json, translate_os_error
 from ptx.errors import InputError
 from ptx.io.openpose import write_openpose_frames
 
@@ -85,13 +88,26 @@ class SynthSubject:
     )  # fmt: skip
 
 
+MAX_SIZE = 2048
+MAX_BYTES = 4 << 30
+"""Largest synthetic subject held in memory (its frames, masks, IUV and 3D labels)."""
+
+
 def _check(cfg: SynthConfig) -> None:
     if cfg.motion not in MOTIONS:
         raise InputError(f"Unknown motion {cfg.motion!r}.", f"Choose one of {', '.join(MOTIONS)}.")
     if cfg.size < 32 or cfg.size % 2:
         raise InputError(f"--size {cfg.size} must be even and at least 32.")
+    if cfg.size > MAX_SIZE:
+        raise InputError(f"--size {cfg.size} is too large.", f"Use at most {MAX_SIZE} pixels.")
     if not 2 <= cfg.frames <= 100_000:
         raise InputError(f"--frames {cfg.frames} must be between 2 and 100000.")
+    need = cfg.frames * cfg.size**2 * 10  # frames 3, mask 1, iuv 3, label3d 3 bytes a pixel
+    if need > MAX_BYTES:
+        raise InputError(
+            f"{cfg.frames} frames at {cfg.size} px would need {need / 2**30:.1f} GiB of memory.",
+            "Use fewer frames or a smaller --size.",
+        )
     if not 0 < cfg.fps <= 240:
         raise InputError(f"--fps {cfg.fps} is out of range (0 < fps <= 240).")
     if cfg.supersample not in (1, 2, 3, 4):
@@ -194,21 +210,38 @@ def write_video(path: Path, frames: np.ndarray, fps: float, crf: int = 16) -> No
 
 
 def write_subject(subject: SynthSubject, video: Path | str) -> Path:
-    """Write the video and its ground truth folder; returns the folder."""
+    """Write the video and its ground truth folder; returns the folder. Both are written
+    under temporary names and renamed into place at the end (the video last), so a full
+    disk or a kill leaves no partial output."""
     video = _check_output(video)
     gt = gt_dir_for(video)
-    gt.mkdir(exist_ok=True)
-    for old in (gt / "openpose").glob("*_keypoints.json"):
-        old.unlink()
-    cfg = subject.config
-    write_video(video, subject.frames, cfg.fps)
-    write_openpose_frames(gt / "openpose", subject.keypoints, name=video.stem)
-    np.savez_compressed(gt / "gt.npz", **{k: getattr(subject, k) for k in SynthSubject.ARRAYS})
-    cv2.imwrite(str(gt / "background.png"), subject.background[..., ::-1])
-    atomic_write_json(
-        gt / "meta.json",
-        {**asdict(cfg), "model": "open", "focal": FOCAL, "video": video.name},
-    )
+    tmp_video = video.with_name(f".{video.name}.partial.mp4")
+    tmp_gt = gt.with_name(f".{gt.name}.partial")
+    shutil.rmtree(tmp_gt, ignore_errors=True)
+    try:
+        tmp_gt.mkdir()
+        cfg = subject.config
+        write_video(tmp_video, subject.frames, cfg.fps)
+        write_openpose_frames(tmp_gt / "openpose", subject.keypoints, name=video.stem)
+        arrays = {k: getattr(subject, k) for k in SynthSubject.ARRAYS}
+        np.savez_compressed(tmp_gt / "gt.npz", **arrays)
+        if not cv2.imwrite(str(tmp_gt / "background.png"), subject.background[..., ::-1]):
+            raise OSError(errno.EIO, "cannot write background.png", str(tmp_gt))
+        atomic_write_json(
+            tmp_gt / "meta.json",
+            {**asdict(cfg), "model": "open", "focal": FOCAL, "video": video.name},
+        )
+        if gt.is_dir():
+            shutil.rmtree(gt)
+        tmp_gt.rename(gt)
+        os.replace(tmp_video, video)
+    except BaseException as exc:
+        shutil.rmtree(tmp_gt, ignore_errors=True)
+        tmp_video.unlink(missing_ok=True)
+        err = translate_os_error(exc, video, "writing") if isinstance(exc, OSError) else exc
+        if err is exc:
+            raise
+        raise err from exc
     return gt
 
 

@@ -99,7 +99,13 @@ def outcome_table(outcomes: list[StageOutcome]) -> Table:
     table.add_column("status")
     table.add_column("frames", justify="right")
     table.add_column("seconds", justify="right")
-    colours = {"ran": "green", "resumed": "green", "cached": "cyan", "failed": "red"}
+    colours = {
+        "ran": "green",
+        "resumed": "green",
+        "cached": "cyan",
+        "repaired": "yellow",
+        "failed": "red",
+    }
     for o in outcomes:
         table.add_row(
             o.stage,

@@ -10,6 +10,8 @@ from rich.table import Table
 from ptx.cache.workspace import Workspace
 from ptx.cli.options import workspace_option
 from ptx.cli.reporting import out_console
+from ptx.errors import InputError
+from ptx.io.writer import check_writable
 from ptx.perform.score import METRICS, ScoreResult, save_json, score
 
 _FORMATS = {
@@ -45,6 +47,10 @@ def score_command(
     """Render SUBJECT's held-out frames and report SSIM, PSNR, R-SSIM, R-PSNR, temporal error,
     LPIPS, FID, AKD, MKR and render frames/s."""
     ws = Workspace.open(workspace, create=False)
+    if json_out is not None:  # checked before the scoring work, not after it
+        check_writable(json_out, "--json")
+    if report is not None and report.exists() and not report.is_dir():
+        raise InputError(f"--report {report} exists and is not a folder.", "Give a folder.")
     runs = list(compare) or [run]
     results = [score(ws, subject, r, device, report_dir=report if len(runs) == 1 else None,
                      method=method) for r in runs]  # fmt: skip

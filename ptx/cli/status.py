@@ -10,9 +10,15 @@ from rich.table import Table
 from ptx.cache.workspace import Workspace
 from ptx.cli.options import workspace_option
 from ptx.cli.reporting import out_console
-from ptx.tools.status import run_status, workspace_status
+from ptx.tools.status import run_status, workspace_damage, workspace_status
 
-_COLOURS = {"complete": "green", "stale": "yellow", "partial": "magenta", "missing": "red"}
+_COLOURS = {
+    "complete": "green",
+    "stale": "yellow",
+    "partial": "magenta",
+    "missing": "red",
+    "damaged": "bold red",
+}
 
 
 def status(
@@ -26,6 +32,8 @@ def status(
 
 def print_status(ws: Workspace, subject: str | None = None) -> None:
     """Print the status table of ``ws`` (all subjects, or one)."""
+    for problem in workspace_damage(ws):
+        out_console.print(f"[bold red]damaged[/]: {problem}", highlight=False)
     rows = workspace_status(ws, subject)
     if not rows:
         out_console.print(f"No prepared videos in {ws.root}. Run `ptx prepare VIDEO`.")

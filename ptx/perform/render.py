@@ -16,19 +16,19 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
 import numpy as np
 import torch
 
-from ptx.cache.checkpoints import latest_checkpoint, load_checkpoint
+from ptx.cache.checkpoints import load_checkpoint, resolve_checkpoint
 from ptx.cache.runs import latest_run, list_runs, read_run_config, runs_dir, subject_runs
 from ptx.cache.store import VideoStore
 from ptx.cache.workspace import Workspace, validate_name
 from ptx.devices import resolve_device
-from ptx.errors import InputError
+from ptx.errors import DamagedError, InputError
 from ptx.methods.base import Method, Renderer, RenderInputs, Window
 from ptx.methods.registry import get_method
 from ptx.nn.arrays import resize_array, resize_keypoints
@@ -50,6 +50,8 @@ class LoadedModel:
     device: torch.device
     videos: list[dict]
     """The training videos (their order is the order of the learned backgrounds)."""
+    notes: list[str] = field(default_factory=list)
+    """What the user should know about the loading (a damaged checkpoint skipped, ...)."""
 
     @property
     def size(self) -> int:
@@ -91,7 +93,7 @@ def resolve_run(
 
 def load_model(run_dir: Path, device: str = "auto") -> LoadedModel:
     """Load the run's newest checkpoint (as data only) into an eval-mode renderer."""
-    ckpt = latest_checkpoint(Path(run_dir) / "checkpoints")
+    ckpt, notes = resolve_checkpoint(Path(run_dir) / "checkpoints")
     if ckpt is None:
         raise InputError(f"Run {run_dir} has no checkpoint yet.", "Let `ptx train` finish a step.")
     data = load_checkpoint(ckpt)
@@ -101,11 +103,14 @@ def load_model(run_dir: Path, device: str = "auto") -> LoadedModel:
     renderer = method.build_renderer(cfg, data["trainer"], dev)
     try:
         videos = read_run_config(run_dir).get("videos", [])
+    except DamagedError as exc:
+        videos = (data.get("meta") or {}).get("videos", [])
+        notes.append(f"{exc.message} The checkpoint's own copy of the settings was used.")
     except InputError:
         videos = []
     return LoadedModel(
         method, cfg, renderer, method.encoding(cfg), method.window(cfg), Path(run_dir), ckpt,
-        int(data.get("step", 0)), dev, videos,
+        int(data.get("step", 0)), dev, videos, notes,
     )  # fmt: skip
 
 
@@ -265,10 +270,15 @@ def render_subject(
     its first video, or with ``poses`` = ``openpose:DIR`` a pose sequence from OpenPose JSON
     (at ``pose_fps``, default the subject's rate), into ``output`` (mp4). Returns (path,
     frames, frames/s)."""
-    from ptx.io.writer import VideoWriter
+    from ptx.io.writer import VideoWriter, check_output_path
 
     if frames not in ("heldout", "all"):
         raise InputError(f"Unknown --frames {frames!r}.", "Use heldout or all.")
+    if poses is not None and not poses.startswith("openpose:"):
+        raise InputError(f"Cannot read --poses {poses!r}.", "Write it as openpose:DIR.")
+    if pose_fps is not None and not 0 < pose_fps <= 240:
+        raise InputError(f"--fps {pose_fps} is not possible.", "Give a rate from 0 to 240.")
+    check_output_path(output)  # before any work
     model = load_model(resolve_run(ws, subject, run, method), device)
     videos = ws.subject(subject)["videos"]
     store = VideoStore(ws, videos[0])

@@ -32,7 +32,7 @@ from ptx.cache.atomic import atomic_write_json
 from ptx.cache.runs import changed_inputs, read_run_config
 from ptx.cache.store import VideoStore
 from ptx.cache.workspace import Workspace
-from ptx.errors import InputError
+from ptx.errors import DamagedError, InputError
 from ptx.metrics import (
     FrameScores,
     TemporalErrors,
@@ -222,7 +222,7 @@ def score(
     results["fps"] = fps
     try:
         changed = changed_inputs(ws, read_run_config(run_dir))
-    except InputError:
+    except (InputError, DamagedError):
         changed = []
     extra = {
         "frames": len(r.output),
@@ -233,7 +233,7 @@ def score(
         "step": model.step,
         "psnr_per_frame": scores.psnr,
     }
-    notes = [f"The run's inputs changed since it trained: {c}." for c in changed]
+    notes = [*model.notes, *(f"The run's inputs changed since it trained: {c}." for c in changed)]
     result = ScoreResult(
         subject, model.method.name, run_dir.name, model.checkpoint.name, results, extra,
         reasons, notes,

@@ -28,6 +28,9 @@ from ptx.perform.retarget_render import MODES, RetargetConditions
 from ptx.pipeline.runner import prepare_video
 from ptx.pipeline.stage import NullReporter
 
+MAX_OUTPUT = 4096
+"""Largest ``--output-size`` (pixels)."""
+
 
 @dataclass
 class TransferResult:
@@ -94,15 +97,22 @@ def transfer(
         raise InputError(f"Unknown --retarget {retarget!r}.", f"Use one of {', '.join(MODES)}.")
     if alpha and background is not None:
         raise InputError("--alpha and --background exclude each other.")
-    run_dir = resolve_run(ws, target, run, method)
-    model = load_model(run_dir, device)
-    tgt_store = subject_store(ws, target)
+    if output_size is not None and not 16 <= output_size <= MAX_OUTPUT:
+        raise InputError(
+            f"--output-size {output_size} is not possible.",
+            f"Give a size from 16 to {MAX_OUTPUT} pixels, or leave it out for the model's size.",
+        )
+    if background is not None and not Path(background).is_file():
+        raise InputError(f"Cannot read background image {background}.", "Give a PNG or JPEG file.")
     source = Path(source)
     if output is None:
         suffix = "" if alpha else ".mp4"
         output = ws.root / "outputs" / f"{name_from_path(source)}-as-{target}{suffix}"
         output.parent.mkdir(parents=True, exist_ok=True)
-    check_output_path(output, alpha)
+    check_output_path(output, alpha)  # before any work
+    run_dir = resolve_run(ws, target, run, method)
+    model = load_model(run_dir, device)
+    tgt_store = subject_store(ws, target)
     size = int(tgt_store.open_array("frames").shape[1])
     overrides = dict(prepare_overrides or {})
     overrides.setdefault("crop", {}).setdefault("size", size)
@@ -111,7 +121,7 @@ def transfer(
         join_subject=False,
     )  # fmt: skip
     src_store = VideoStore(ws, prepared.video_id)
-    notes: list[str] = []
+    notes: list[str] = list(model.notes)
     bg = load_background(background, size, notes) if background is not None else None
     if keep_audio and not src_store.meta("extract").get("has_audio"):
         notes.append(f"{source.name} has no audio track; the result is silent")

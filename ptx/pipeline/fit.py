@@ -104,11 +104,18 @@ class FitStage(Stage):
         for name, shape in zip(OUTPUTS, ((n, 24, 3), (n, 3), (n, 3), (n, 25, 3), (n,))):
             ctx.create_array(name, shape, np.float32)
         ctx.create_array("body/shape", (model.n_betas,), np.float32, time_axis=False)
-        todo = ctx.pending(-(-n // chunk), total_frames=n)
+        n_chunks = -(-n // chunk)
+        todo = ctx.pending(n_chunks, total_frames=n)
         per_window = max(1, -(-cfg.window // chunk))
-        betas = ctx.record.meta.get("betas") if ctx.record.chunks_done else None
+        single = n <= per_window * chunk
+        # a window's chunks are fitted together: a resume or repair redoes every chunk of a
+        # window with one pending, so that it equals an uninterrupted run
+        windows = {c // per_window for c in todo}
+        todo = [c for c in range(n_chunks) if c // per_window in windows]
+        resumed = ctx.record.chunks_done and not (single and todo)
+        betas = ctx.record.meta.get("betas") if resumed else None
         whole = None
-        if betas is None and n <= per_window * chunk:  # one window: shape and pose at once
+        if betas is None and single:  # one window: shape and pose at once
             whole = fit_body(model, kp, size, ctx.read("mask"), camera, lib, None, True, device)
             betas = whole.betas.tolist()
         elif betas is None:  # the shape from frames spread over the video, masks read one by one

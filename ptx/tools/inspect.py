@@ -21,6 +21,7 @@ import cv2
 import numpy as np
 
 from ptx.body.skeleton import draw_skeleton_on
+from ptx.cache.atomic import atomic_write_bytes
 from ptx.cache.store import VideoStore
 from ptx.cache.workspace import Workspace, file_content_hash
 from ptx.errors import InputError, StageError
@@ -277,10 +278,13 @@ def contact_sheet(
 
 
 def write_png(path: Path, image: np.ndarray) -> Path:
-    """Write ``image`` uint8 (H, W, 3) RGB as a PNG (folders created as needed)."""
+    """Write ``image`` uint8 (H, W, 3) RGB as a PNG (folders created as needed), whole or
+    not at all (a full disk raises DiskFullError and leaves no partial file)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    if not cv2.imwrite(str(path), cv2.cvtColor(image, cv2.COLOR_RGB2BGR)):
-        raise InputError(f"Cannot write {path}.", "Choose a writable path with -o.")
+    ok, png = cv2.imencode(".png", cv2.cvtColor(image, cv2.COLOR_RGB2BGR))
+    if not ok:
+        raise InputError(f"Cannot encode the contact sheet for {path}.")
+    atomic_write_bytes(path, png.tobytes())
     return path
 
 
@@ -297,7 +301,7 @@ def resolve_videos(ws: Workspace, target: str) -> list[tuple[str, str]]:
         return [(path.stem, vid)]
     if target in ws.video_ids():
         return [(target, target)]
-    names = [s["name"] for s in ws.subjects()]
+    names = ws.subject_names()
     if target in names:
         return [(target, vid) for vid in ws.subject(target)["videos"]]
     raise InputError(

@@ -13,6 +13,8 @@ from typing import Any, Protocol
 import numpy as np
 import torch
 
+from ptx.cache.atomic import atomic_write
+
 
 class TrainReporter(Protocol):
     """Receives a run's progress; the CLI draws it, the library never prints."""
@@ -102,7 +104,7 @@ class RunLog:
         from PIL import Image
 
         path = self.dir / "samples" / f"step-{step:09d}.png"
-        Image.fromarray(sheet).save(path)
+        atomic_write(path, lambda f: Image.fromarray(sheet).save(f, format="PNG"), "writing")
         if self.tb is not None:
             self.tb.add_image("samples", sheet, step, dataformats="HWC")
         return path

@@ -19,6 +19,7 @@ from typing import Any
 import torch
 
 from ptx import __version__
+from ptx.cache.atomic import remove_stale_temp_files
 from ptx.cache.checkpoints import latest_checkpoint, rng_state, save_checkpoint, set_rng_state
 from ptx.errors import InputError, NonFiniteLoss
 from ptx.methods.base import Method, Trainer
@@ -105,6 +106,9 @@ def run_training(
     reporter = reporter or NullTrainReporter()
     main = rank == 0
     ckpt_dir = run_dir / "checkpoints"
+    if main:  # under the run's lock: what a killed save or log write left behind
+        remove_stale_temp_files(ckpt_dir)
+        remove_stale_temp_files(run_dir)
     sampler = BatchSampler(len(data.train_ids), cfg.batch, cfg.seed + 7919 * rank)
     step = 0
     if resume is not None:

@@ -19,14 +19,14 @@ from typing import Any
 import torch
 
 from ptx import __version__
-from ptx.cache.checkpoints import latest_checkpoint, load_checkpoint
+from ptx.cache.checkpoints import load_checkpoint, resolve_checkpoint
 from ptx.cache.locks import exclusive_lock
 from ptx.cache.runs import (
     changed_inputs,
-    latest_run,
-    new_run_dir,
+    claim_run_dir,
     read_run_config,
     record_tokens,
+    resume_target,
     write_run_config,
 )
 from ptx.cache.workspace import Workspace, validate_name
@@ -119,7 +119,7 @@ def train(
         TrainSetup(cfg, device, len(data.videos), vgg, ddp.active(), ws, resume=False)
     )
     notes = [*trainer.notes, *([vgg_note] if vgg_note else []), *ddp.notes(world)]
-    run_dir = shared_path(lambda: new_run_dir(ws, subject, m.name), rank, world)
+    run_dir = shared_path(lambda: claim_run_dir(ws, subject, m.name), rank, world)
     videos = _video_info(data)
     if rank == 0:
         write_run_config(
@@ -156,21 +156,18 @@ def _resume(
     stop_at: int | None,
 ) -> TrainResult:
     wanted = get_method(method) if method is not None else None
-    run_dir = Path(run) if run is not None else latest_run(ws, subject, wanted and wanted.name)
-    if run_dir is None:
-        which = f"{wanted.name} " if wanted else ""
-        raise InputError(
-            f"Subject '{subject}' has no {which}training run to resume.",
-            f"Start one with `ptx train --subject {subject}`.",
-        )
+    run_dir = Path(run) if run is not None else resume_target(ws, subject, wanted and wanted.name)
     info = read_run_config(run_dir)
     m = get_method(info.get("method", "d2g"))
     if wanted is not None and wanted.name != m.name:
         raise InputError(f"Run {run_dir} is a {m.name} run, not {wanted.name}.")
     cfg = _resumed_config(m, info, overrides)
-    ckpt_path = latest_checkpoint(run_dir / "checkpoints")
+    ckpt_path, skipped = resolve_checkpoint(run_dir / "checkpoints")
     if ckpt_path is None:
-        raise InputError(f"Run {run_dir} has no checkpoint to resume from.")
+        raise InputError(
+            f"Run {run_dir} has no checkpoint to resume from.",
+            f"Start a new run with `ptx train --subject {subject}` (it reuses this folder).",
+        )
     state = load_checkpoint(ckpt_path)
     rank, world = distributed()
     apply_distributed(cfg, world)
@@ -180,7 +177,7 @@ def _resume(
     trainer = m.build_trainer(
         TrainSetup(cfg, device, len(data.videos), vgg, ddp.active(), ws, resume=True)
     )
-    notes = [f"Resumed from {ckpt_path.name}."]
+    notes = [*skipped, f"Resumed from {ckpt_path.name} of run {run_dir} ({m.name})."]
     notes += [f"Its inputs changed since it started: {c}." for c in changed_inputs(ws, info)]
     notes += [vgg_note] if vgg_note else []
     notes += ddp.notes(world)

@@ -111,7 +111,10 @@ class D2GGenerator(nn.Module):
         fg = self.translator(hybrid.to(pose.dtype), pose).float() if translate else static_fg
         if background is None:
             idx = video if video is not None else torch.zeros(len(pose), dtype=torch.long)
-            background = self.background[idx.to(self.background.device)]
+            # index_select, not self.background[idx]: the gradient of advanced indexing
+            # sums the items of one video with atomic adds in thread order on the CPU (a
+            # run's result then depends on timing); index_select's sums them in item order.
+            background = torch.index_select(self.background, 0, idx.to(self.background.device))
         bg = background.float().expand(len(pose), -1, -1, -1)
         if bg_gate is not None:
             bg = bg * (1.0 - bg_gate) + bg.detach() * bg_gate
