@@ -44,7 +44,10 @@ def prepare(
         None, "--body", help="Body model for the fit: open (default) or smpl:PATH."
     ),
     strict: bool = typer.Option(
-        False, "--strict", help="Fail instead of warning when the quality checks find problems."
+        False,
+        "--strict",
+        help="Fail instead of warning when a quality check finds a problem (also on cached "
+        "stages; re-runs nothing).",
     ),
     set_: list[str] = typer.Option(
         [], "--set", help="Any stage setting, as STAGE.FIELD=VALUE (repeatable)."
@@ -76,15 +79,14 @@ def prepare(
         overrides.setdefault("crop", {})["size"] = size
     if keypoints is not None:
         overrides.setdefault("keypoints", {}).update(import_overrides(keypoints))
-    if strict:
-        overrides.setdefault("keypoints", {})["strict"] = True
     ws = workspace_at(workspace)
     reporter = RichReporter()
     try:
         with reporter:
             result = prepare_video(
-                video, ws, subject, overrides, force=force, until=until, reporter=reporter
-            )
+                video, ws, subject, overrides, force=force, until=until, reporter=reporter,
+                strict=strict,
+            )  # fmt: skip
     finally:
         if reporter.outcomes:
             out_console.print(outcome_table(reporter.outcomes))

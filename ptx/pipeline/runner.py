@@ -1,10 +1,14 @@
 """The stage runner: decide for each stage whether to skip, resume or (re)run it.
 
-A stage's fingerprint is its config hash, its code version (ptx version + stage version)
-and the tokens of its inputs (the source file's content hash, or the token of the record
+A stage's fingerprint is its config hash (of the settings that change its outputs, plus
+what else its outputs depend on: ``Stage.identity``, e.g. the body model file the fit
+really used), its code version (ptx version + stage version) and the tokens of its inputs (the source file's content hash, or the token of the record
 of the stage that wrote each input array). A complete record with the same fingerprint is
 skipped; a partial one resumes from its first unfinished chunk; anything else starts from
 scratch with a new token, which makes every downstream stage stale in turn.
+
+``strict`` turns the problems a stage's quality gates found into an error, also when the
+stage itself is cached (its record keeps them): it changes no output, so it re-runs nothing.
 """
 
 from __future__ import annotations
@@ -22,11 +26,18 @@ from ptx import __version__
 from ptx.cache.records import StageRecord, config_hash
 from ptx.cache.store import SCHEMA_VERSION, VideoStore
 from ptx.cache.workspace import Workspace, file_content_hash, name_from_path, validate_name
-from ptx.config import build_config
+from ptx.config import build_config, fingerprint_values
 from ptx.errors import InputError, PtxError, StageError
 from ptx.io.video import MIN_FRAMES, probe_video
 from ptx.pipeline.registry import STAGES, producers
-from ptx.pipeline.stage import SOURCE, NullReporter, Reporter, StageContext, StageOutcome
+from ptx.pipeline.stage import (
+    SOURCE,
+    NullReporter,
+    Reporter,
+    StageContext,
+    StageOutcome,
+    gate_error,
+)
 
 
 class Interrupted(PtxError):
@@ -49,6 +60,16 @@ def _now() -> str:
 
 def code_version(stage: str) -> str:
     return f"{__version__}/{STAGES[stage].version}"
+
+
+def stage_fingerprint(stage: str, config: Any) -> str:
+    """The hash of what ``stage``'s outputs depend on in ``config`` (settings marked
+    ``fingerprint=False`` do not count) and of the stage's ``identity``."""
+    values = fingerprint_values(config)
+    extra = STAGES[stage].identity(config)
+    if extra:
+        values["_identity"] = extra
+    return config_hash(values)
 
 
 def resolve_configs(overrides: dict[str, dict[str, Any]] | None = None) -> dict[str, Any]:
@@ -100,11 +121,13 @@ def prepare_video(
     until: str | None = None,
     reporter: Reporter | None = None,
     join_subject: bool = True,
+    strict: bool = False,
 ) -> PrepareResult:
     """Run every registered stage on ``video`` in order (see the module docstring).
 
     The video joins subject ``subject`` (default: a name from its file name) unless
-    ``join_subject`` is False (a transfer's motion source is no person to train)."""
+    ``join_subject`` is False (a transfer's motion source is no person to train). With
+    ``strict`` a quality gate's warning is an error (so is ``keypoints.strict``)."""
     reporter = reporter or NullReporter()
     video = Path(video)
     force = set(force)
@@ -130,20 +153,28 @@ def prepare_video(
     with store.lock():
         settings = store.settings()
         for stage in order:
-            settings[stage] = {"config_hash": config_hash(configs[stage])}
+            settings[stage] = {"config_hash": stage_fingerprint(stage, configs[stage])}
         store.save_settings(settings)
         for stage in order:
             forced = "all" in force or stage in force
-            outcome = _run_stage(store, stage, configs[stage], video, forced, reporter)
+            config = configs[stage]
+            stop = strict or bool(getattr(config, "strict", False))
+            outcome = _run_stage(store, stage, config, video, forced, reporter, stop)
             result.outcomes.append(outcome)
     return result
 
 
 def _run_stage(
-    store: VideoStore, stage: str, config: Any, source: Path, forced: bool, reporter: Reporter
+    store: VideoStore,
+    stage: str,
+    config: Any,
+    source: Path,
+    forced: bool,
+    reporter: Reporter,
+    strict: bool = False,
 ) -> StageOutcome:
     cls = STAGES[stage]
-    code, cfg_hash = code_version(stage), config_hash(config)
+    code, cfg_hash = code_version(stage), stage_fingerprint(stage, config)
     inputs = input_tokens(store, stage)
     if inputs is None:
         raise StageError(f"Stage '{stage}' cannot run: an upstream stage is not complete.")
@@ -152,6 +183,7 @@ def _run_stage(
     if current and rec.status == "complete" and all(store.has(o) for o in cls.outputs):
         outcome = StageOutcome(stage, "cached", rec.frames, 0.0, list(rec.warnings))
         reporter.stage_end(outcome)
+        _strict_gates(rec, strict)
         return outcome
     if not current or rec is None or rec.status == "complete":
         rec = StageRecord(
@@ -167,7 +199,8 @@ def _run_stage(
         store.write_record(rec)
     rec.resumed_chunks = len(rec.chunks_done)
     rec.warnings = []
-    ctx = StageContext(cls(), config, store, rec, source, reporter)
+    rec.meta.pop("gates", None)
+    ctx = StageContext(cls(), config, store, rec, source, reporter, strict)
     reporter.stage_start(stage, None, rec.frames)
     t0 = time.perf_counter()
     try:
@@ -196,6 +229,15 @@ def _run_stage(
     outcome = StageOutcome(stage, status, rec.frames, time.perf_counter() - t0, list(rec.warnings))
     reporter.stage_end(outcome)
     return outcome
+
+
+def _strict_gates(rec: StageRecord, strict: bool) -> None:
+    """Under ``strict``, the gate warnings a cached stage recorded are an error, as they
+    would have been had it run now."""
+    gates = rec.meta.get("gates") or []
+    if strict and gates:
+        kind = gates[0][0]
+        raise gate_error(kind, [m for k, m in gates if k == kind])
 
 
 @dataclass
