@@ -21,6 +21,7 @@ def _isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Every test gets its own workspace and weights folder; nothing touches the home dir."""
     monkeypatch.setenv("PTX_WORKSPACE", str(tmp_path / "ws"))
     monkeypatch.setenv("PTX_WEIGHTS", str(tmp_path / "weights"))
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))  # no real hub cache either
     monkeypatch.delenv("PTX_CHUNK_FRAMES", raising=False)
 
 
