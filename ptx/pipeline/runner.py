@@ -30,6 +30,7 @@ from ptx.config import build_config, fingerprint_values
 from ptx.errors import InputError, PtxError, StageError
 from ptx.io.video import MIN_FRAMES, probe_video
 from ptx.pipeline.registry import STAGES, producers
+from ptx.pipeline.sources import label_of, video_source
 from ptx.pipeline.stage import (
     SOURCE,
     NullReporter,
@@ -129,10 +130,12 @@ def prepare_video(
     ``join_subject`` is False (a transfer's motion source is no person to train). With
     ``strict`` a quality gate's warning is an error (so is ``keypoints.strict``)."""
     reporter = reporter or NullReporter()
-    video = Path(video)
+    given = Path(video)
     force = set(force)
     check_stage_names([*force, *([until] if until else [])])
     configs = resolve_configs(overrides)
+    # a frame sequence becomes a (cached, lossless) video file in the workspace
+    video, digest = video_source(given, workspace, getattr(configs["extract"], "fps", None))
     info = probe_video(video)  # a bad file fails here, before anything is written
     if info.frame_count < MIN_FRAMES:
         raise InputError(
@@ -140,9 +143,9 @@ def prepare_video(
             f"{MIN_FRAMES} frames.",
             "Give it a clip of the person moving, not a still image.",
         )
-    name = validate_name(subject) if subject is not None else name_from_path(video)
+    name = validate_name(subject) if subject is not None else name_from_path(label_of(given))
     workspace.ensure()
-    video_id = workspace.register_video(video, file_content_hash(video))
+    video_id = workspace.register_video(video, digest or file_content_hash(video))
     if join_subject:
         workspace.add_video_to_subject(name, video_id)
     store = VideoStore(workspace, video_id)
