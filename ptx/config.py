@@ -3,7 +3,11 @@ and the field metadata that says which settings a resumed run cannot change."""
 
 from __future__ import annotations
 
+import ast
 import dataclasses
+import functools
+import inspect
+import textwrap
 import types
 import typing
 from typing import Any
@@ -110,3 +114,35 @@ def config_from_dict(cls: type, values: dict[str, Any]) -> Any:
     names = {f.name for f in dataclasses.fields(cls)}
     return cls(**{k: v for k, v in values.items() if k in names})
 
+
+def field_docs(cls: type) -> dict[str, str]:
+    """The docstring written right under each field of dataclass ``cls`` (and of the
+    dataclasses it inherits from; a redeclared field without a docstring keeps its base's),
+    read from the source. Fields without one map to ``""``."""
+    docs: dict[str, str] = {}
+    for klass in reversed(cls.__mro__):
+        if dataclasses.is_dataclass(klass):
+            docs.update(_own_field_docs(klass))
+    return {f.name: docs.get(f.name, "") for f in dataclasses.fields(cls)}
+
+
+@functools.cache
+def _own_field_docs(cls: type) -> dict[str, str]:
+    try:
+        source = textwrap.dedent(inspect.getsource(cls))
+    except (OSError, TypeError):  # no source (a frozen install): no docs, not an error
+        return {}
+    tree = ast.parse(source)
+    node = next((n for n in tree.body if isinstance(n, ast.ClassDef)), None)
+    out: dict[str, str] = {}
+    body = node.body if node is not None else []
+    for stmt, after in zip(body, [*body[1:], None]):
+        if (
+            isinstance(stmt, ast.AnnAssign)
+            and isinstance(stmt.target, ast.Name)
+            and isinstance(after, ast.Expr)
+            and isinstance(after.value, ast.Constant)
+            and isinstance(after.value.value, str)
+        ):
+            out[stmt.target.id] = inspect.cleandoc(after.value.value)
+    return out
