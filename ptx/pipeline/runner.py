@@ -135,7 +135,7 @@ def prepare_video(
     check_stage_names([*force, *([until] if until else [])])
     configs = resolve_configs(overrides)
     # a frame sequence becomes a (cached, lossless) video file in the workspace
-    video, digest = video_source(given, workspace, getattr(configs["extract"], "fps", None))
+    video, digest = video_source(given, workspace, getattr(configs.get("extract"), "fps", None))
     info = probe_video(video)  # a bad file fails here, before anything is written
     if info.frame_count < MIN_FRAMES:
         raise InputError(
