@@ -34,11 +34,29 @@ from ptx.errors import DamagedError, InputError, WorkspaceError
 LAYOUT_VERSION = 1
 DEFAULT_WORKSPACE = "ptx-workspace"
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+_URL_RE = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]+):/+")
+"""A URL scheme (``s3://``, ``gs://``, ``https://``); a path object keeps one slash of the
+two. Drive letters (``C:/``) have a one-letter scheme and do not match."""
+
+
+def refuse_url(root: str | Path) -> None:
+    """Raise WorkspaceError when ``root`` is a URL: workspaces are local folders (a
+    ``Path`` would turn ``s3://bucket/ws`` into a local folder ``s3:/bucket/ws``)."""
+    text = str(root)
+    m = _URL_RE.match(text)
+    if m:
+        shown = f"{m.group(1)}://{text[m.end() :]}"
+        raise WorkspaceError(
+            f"Workspace {shown} is a URL; ptx workspaces are local folders for now.",
+            "Give a local (or mounted) folder with --workspace or PTX_WORKSPACE.",
+        )
 
 
 def default_workspace() -> Path:
     """``PTX_WORKSPACE`` when set, else ``./ptx-workspace``."""
-    return Path(os.environ.get("PTX_WORKSPACE") or DEFAULT_WORKSPACE)
+    raw = os.environ.get("PTX_WORKSPACE") or DEFAULT_WORKSPACE
+    refuse_url(raw)
+    return Path(raw)
 
 
 def validate_name(name: str, what: str = "subject") -> str:
@@ -75,10 +93,13 @@ class Workspace:
     root: Path
 
     def __post_init__(self) -> None:
+        refuse_url(self.root)
         object.__setattr__(self, "root", Path(self.root).expanduser())
 
     @classmethod
     def open(cls, root: Path | str | None = None, create: bool = True) -> Workspace:
+        if root is not None:
+            refuse_url(root)
         ws = cls(Path(root).expanduser() if root else default_workspace())
         if create:
             ws.ensure()

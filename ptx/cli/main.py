@@ -17,6 +17,7 @@ from ptx.cache.atomic import translate_os_error
 from ptx.cache.workspace import default_workspace
 from ptx.cli import (
     demo,
+    export,
     inspect,
     methods,
     prepare,
@@ -27,6 +28,8 @@ from ptx.cli import (
     transfer,
     verify,
 )
+from ptx.cli.config import config_app
+from ptx.cli.options import hide_flag_types
 from ptx.cli.train import train as train_command
 from ptx.cli.weights import weights as weights_command
 from ptx.errors import PtxError
@@ -36,7 +39,7 @@ app = typer.Typer(
     help="Turn a video of a person into a neural renderer, then make them perform other "
     "videos' moves (D2G-Net and the systems of its papers; see `ptx methods`).",
     no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,
     pretty_exceptions_enable=False,
     rich_markup_mode="rich",
 )
@@ -69,6 +72,9 @@ app.command("render")(render.render)
 app.command("score")(score.score_command)
 app.command("methods")(methods.methods)
 app.command("verify")(verify.verify)
+app.command("export")(export.export)
+app.add_typer(config_app, name="config")
+hide_flag_types()
 
 
 def _workspace_in(argv: list[str]) -> Path:

@@ -16,6 +16,7 @@ from rich.progress import (
 )
 from rich.table import Table
 
+from ptx.api.progress import LineProgress
 from ptx.pipeline.stage import StageOutcome
 
 err_console = Console(stderr=True)
@@ -91,6 +92,12 @@ class RichReporter:
 
     def warn(self, stage: str, message: str) -> None:
         self.console.print(f"[yellow]warning[/] ({stage}): {message}", highlight=False)
+
+
+def stage_reporter() -> RichReporter | LineProgress:
+    """Progress bars on a terminal; plain lines every few seconds in logs and pipes
+    (``PTX_PROGRESS_EVERY`` seconds, default 10)."""
+    return RichReporter() if err_console.is_terminal else LineProgress(ends=False)
 
 
 def outcome_table(outcomes: list[StageOutcome]) -> Table:

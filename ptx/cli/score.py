@@ -7,12 +7,9 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
-from ptx.cache.workspace import Workspace
-from ptx.cli.options import workspace_option
+from ptx.cli.options import subject_option, workspace_option
 from ptx.cli.reporting import out_console
-from ptx.errors import InputError
-from ptx.io.writer import check_writable
-from ptx.perform.score import METRICS, ScoreResult, save_json, score
+from ptx.perform.score import METRICS, ScoreResult
 
 _FORMATS = {
     "ssim": ".4f",
@@ -29,7 +26,7 @@ def _fmt(name: str, value: float | None) -> str:
 
 
 def score_command(
-    subject: str = typer.Option(..., "--subject", help="The trained subject."),
+    subject: str = subject_option(help="The trained subject."),
     run: str | None = typer.Option(None, "--run", help="Run folder or name (default: newest)."),
     method: str | None = typer.Option(
         None, "--method", "-m", help="Score the newest run of this method (default: any)."
@@ -46,14 +43,12 @@ def score_command(
 ) -> None:
     """Render SUBJECT's held-out frames and report SSIM, PSNR, R-SSIM, R-PSNR, temporal error,
     LPIPS, FID, AKD, MKR and render frames/s."""
-    ws = Workspace.open(workspace, create=False)
-    if json_out is not None:  # checked before the scoring work, not after it
-        check_writable(json_out, "--json")
-    if report is not None and report.exists() and not report.is_dir():
-        raise InputError(f"--report {report} exists and is not a folder.", "Give a folder.")
+    from ptx.api import score
+
     runs = list(compare) or [run]
-    results = [score(ws, subject, r, device, report_dir=report if len(runs) == 1 else None,
-                     method=method) for r in runs]  # fmt: skip
+    one = len(runs) == 1
+    results = [score(subject, method=method, run=r, device=device, report=report if one else None,
+                     json=json_out if one else None, workspace=workspace) for r in runs]  # fmt: skip
     table = Table(title=f"ptx score: {subject} (held-out frames)", title_justify="left")
     table.add_column("metric")
     for res in results:
@@ -71,9 +66,7 @@ def score_command(
         for note in res.notes:
             out_console.print(f"note ({res.run}): {note}", highlight=False)
     if json_out is not None:
-        if len(results) == 1:
-            save_json(results[0], json_out)
-        else:
+        if not one:
             from ptx.cache.atomic import atomic_write_json
 
             atomic_write_json(json_out, [r.to_json() for r in results])

@@ -23,11 +23,12 @@ _COLOURS = {
 
 def status(
     subject: str | None = typer.Argument(None, help="Only this subject."),
+    only: str | None = typer.Option(None, "--subject", "-s", help="Only this subject."),
     workspace: Path | None = workspace_option(),
 ) -> None:
     """Show subjects, their videos, each stage's state (complete, stale, partial, missing),
     and their training runs."""
-    print_status(Workspace.open(workspace, create=False), subject)
+    print_status(Workspace.open(workspace, create=False), subject or only)
 
 
 def print_status(ws: Workspace, subject: str | None = None) -> None:

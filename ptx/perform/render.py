@@ -255,6 +255,87 @@ def heldout_start(model: LoadedModel, video: str, count: int) -> int:
     return count - max(1, round(count * model.cfg.holdout))
 
 
+@dataclass
+class RenderResult:
+    """What `ptx render` wrote."""
+
+    output: Path
+    frames: int
+    fps: float
+    """Frame rate of the video."""
+    render_fps: float
+    """Frames rendered (and encoded) per second."""
+    run: Path
+    notes: list[str]
+
+
+class PickedConditions:
+    """The frames ``indices`` (ascending) of another condition source, as a sequence."""
+
+    def __init__(self, source: ConditionSource, indices: np.ndarray) -> None:
+        self.source, self.indices, self.size = source, np.asarray(indices), source.size
+
+    def __len__(self) -> int:
+        return len(self.indices)
+
+    def chunk(self, start: int, stop: int, names: tuple[str, ...]) -> dict[str, np.ndarray]:
+        idx = self.indices[start:stop]
+        got = self.source.chunk(int(idx[0]), int(idx[-1]) + 1, names)
+        return {k: v[idx - idx[0]] for k, v in got.items()}
+
+
+def render_sequence_video(
+    ws: Workspace,
+    subject: str,
+    output: Path,
+    run: str | None = None,
+    frames: str = "heldout",
+    device: str = "auto",
+    poses: str | None = None,
+    fps: float | None = None,
+    method: str | None = None,
+    start: float | None = None,
+    end: float | None = None,
+    max_frames: int | None = None,
+) -> RenderResult:
+    """Render a subject's own frames (``heldout``: the tail never trained on; ``all``) of
+    its first video, or with ``poses`` a pose file (``ptx.perform.motion``: OpenPose,
+    ComfyUI, COCO-17 or SMPL motion), into ``output`` (mp4). ``fps`` is the output rate
+    (default: the pose file's own, else the subject's); ``start``/``end`` (seconds within
+    the sequence) and ``max_frames`` trim it."""
+    from ptx.io.writer import VideoWriter, check_output_path
+    from ptx.perform.motion import frame_indices, pose_conditions
+
+    if frames not in ("heldout", "all"):
+        raise InputError(f"Unknown --frames {frames!r}.", "Use heldout or all.")
+    if fps is not None and not 0 < fps <= 240:
+        raise InputError(f"--fps {fps} is not possible.", "Give a rate from 0 to 240.")
+    check_output_path(output)  # before any work
+    run_dir = resolve_run(ws, subject, run, method)
+    model = load_model(run_dir, device)
+    videos = ws.subject(subject)["videos"]
+    store = VideoStore(ws, videos[0])
+    own_fps = float(store.meta("extract")["fps"])
+    notes: list[str] = list(model.notes)
+    if poses is not None:
+        source, out_fps, pose_notes = pose_conditions(poses, store, fps, start, end, max_frames)
+        notes += pose_notes
+    else:
+        n = store.open_array("frames").shape[0]
+        first = heldout_start(model, videos[0], n) if frames == "heldout" else 0
+        out_fps = float(fps or own_fps)
+        idx = frame_indices(n - first, own_fps, out_fps, start, end, max_frames)
+        source = PickedConditions(StoreConditions(store, first, n), idx)
+    t0, count = time.perf_counter(), 0
+    with VideoWriter(output, out_fps, (model.size, model.size)) as writer:
+        for chunk in render_conditions(model, source):
+            for img in chunk.rgb:
+                writer.write(img)
+                count += 1
+    speed = count / max(time.perf_counter() - t0, 1e-9)
+    return RenderResult(Path(output), count, out_fps, speed, run_dir, notes)
+
+
 def render_subject(
     ws: Workspace,
     subject: str,
@@ -266,40 +347,6 @@ def render_subject(
     pose_fps: float | None = None,
     method: str | None = None,
 ) -> tuple[Path, int, float]:
-    """Render a subject's own frames (``heldout``: the tail never trained on; ``all``) of
-    its first video, or with ``poses`` = ``openpose:DIR`` a pose sequence from OpenPose JSON
-    (at ``pose_fps``, default the subject's rate), into ``output`` (mp4). Returns (path,
-    frames, frames/s)."""
-    from ptx.io.writer import VideoWriter, check_output_path
-
-    if frames not in ("heldout", "all"):
-        raise InputError(f"Unknown --frames {frames!r}.", "Use heldout or all.")
-    if poses is not None and not poses.startswith("openpose:"):
-        raise InputError(f"Cannot read --poses {poses!r}.", "Write it as openpose:DIR.")
-    if pose_fps is not None and not 0 < pose_fps <= 240:
-        raise InputError(f"--fps {pose_fps} is not possible.", "Give a rate from 0 to 240.")
-    check_output_path(output)  # before any work
-    model = load_model(resolve_run(ws, subject, run, method), device)
-    videos = ws.subject(subject)["videos"]
-    store = VideoStore(ws, videos[0])
-    fps = float(store.meta("extract")["fps"])
-    if poses is not None:
-        from ptx.io.openpose import read_openpose_frames
-        from ptx.perform.retarget_render import PoseSequenceConditions
-
-        if not poses.startswith("openpose:"):
-            raise InputError(f"Cannot read --poses {poses!r}.", "Write it as openpose:DIR.")
-        keypoints, _ = read_openpose_frames(Path(poses.split(":", 1)[1]).expanduser())
-        source: ConditionSource = PoseSequenceConditions(keypoints, store)
-        fps = pose_fps or fps
-    else:
-        n = store.open_array("frames").shape[0]
-        start = heldout_start(model, videos[0], n) if frames == "heldout" else 0
-        source = StoreConditions(store, start, n)
-    t0, count = time.perf_counter(), 0
-    with VideoWriter(output, fps, (model.size, model.size)) as writer:
-        for chunk in render_conditions(model, source):
-            for img in chunk.rgb:
-                writer.write(img)
-                count += 1
-    return output, count, count / max(time.perf_counter() - t0, 1e-9)
+    """:func:`render_sequence_video` returning (path, frames, frames/s)."""
+    res = render_sequence_video(ws, subject, output, run, frames, device, poses, pose_fps, method)
+    return res.output, res.frames, res.render_fps

@@ -81,17 +81,29 @@ class RetargetConditions:
         pose = self.source.read("body/pose")
         src_transl = self.source.read("body/transl")
         src_cam = self.source.read("body/camera")
+        self._place_3d(tgt_kp, pose, src_transl, src_cam, self.src_size)
+
+    def _place_3d(
+        self,
+        tgt_kp: np.ndarray,
+        pose: np.ndarray,
+        src_transl: np.ndarray,
+        src_cam: np.ndarray,
+        src_size: int,
+    ) -> None:
+        """The motion ``pose`` (T, 24, 3) at ``src_transl`` (T, 3) seen by ``src_cam``
+        (T, 3) in a ``src_size`` picture, on the target's body in the target's frame."""
         tgt_cam = np.median(self.target.read("body/camera"), axis=0).astype(np.float32)
         # the source's motion on the target's body, where the source was
         _, _, _, kp3d = posed_numpy(self.body, self.betas, pose, src_transl, normals=False)
-        px = _project_np(kp3d, src_cam) * (self.size / self.src_size)
+        px = _project_np(kp3d, src_cam) * (self.size / src_size)
         src_kp = np.concatenate([px, np.ones(px.shape[:2] + (1,), np.float32)], -1)
         moved = normalize_2d(src_kp, tgt_kp)
         scale, shift = _similarity(src_kp, moved)
         # image scale s at a fixed focal length = depth / s; then re-centre the root
-        f_src = src_cam[:, 0] * (self.size / self.src_size)
+        f_src = src_cam[:, 0] * (self.size / src_size)
         z = src_transl[:, 2] * (tgt_cam[0] / f_src) / np.maximum(scale, 1e-3)
-        root_px = _project_np(src_transl[:, None], src_cam)[:, 0] * (self.size / self.src_size)
+        root_px = _project_np(src_transl[:, None], src_cam)[:, 0] * (self.size / src_size)
         want = root_px * scale[:, None] + shift
         xy = (want - tgt_cam[1:3]) * z[:, None] / tgt_cam[0]
         self.pose = pose

@@ -7,6 +7,10 @@
 3. The target's model renders the sequence chunk by chunk (memory does not grow with the
    source's length) over the learned background, a given image, or alone with alpha.
 4. The result is encoded at the source's frame rate, with its audio on request.
+
+The source may also be a pose file (``ptx.perform.motion``: OpenPose JSON, ComfyUI/DWPose
+JSON, COCO-17 keypoints, SMPL/AMASS motion) or a folder of frames; ``start``, ``end``,
+``max_frames`` and ``fps`` trim and resample it (a video's through its preparation).
 """
 
 from __future__ import annotations
@@ -89,9 +93,17 @@ def transfer(
     reporter: Any = None,
     device: str = "auto",
     method: str | None = None,
+    model: LoadedModel | None = None,
+    start: float | None = None,
+    end: float | None = None,
+    max_frames: int | None = None,
+    fps: float | None = None,
 ) -> TransferResult:
     """Run the whole transfer; see the module docstring. ``run``/``method`` choose the
-    target's model (default: its newest run of any method)."""
+    target's model (default: its newest run of any method); ``model`` is one already
+    loaded (a batch of transfers loads each model once)."""
+    from ptx.perform.motion import pose_conditions, pose_spec
+
     reporter = reporter or NullReporter()
     if retarget not in MODES:
         raise InputError(f"Unknown --retarget {retarget!r}.", f"Use one of {', '.join(MODES)}.")
@@ -104,40 +116,56 @@ def transfer(
         )
     if background is not None and not Path(background).is_file():
         raise InputError(f"Cannot read background image {background}.", "Give a PNG or JPEG file.")
-    source = Path(source)
+    poses = pose_spec(source)
+    source = Path(poses[1] if poses else source)
     if output is None:
         suffix = "" if alpha else ".mp4"
         output = ws.root / "outputs" / f"{name_from_path(source)}-as-{target}{suffix}"
         output.parent.mkdir(parents=True, exist_ok=True)
     check_output_path(output, alpha)  # before any work
-    run_dir = resolve_run(ws, target, run, method)
-    model = load_model(run_dir, device)
+    if model is None:
+        model = load_model(resolve_run(ws, target, run, method), device)
     tgt_store = subject_store(ws, target)
     size = int(tgt_store.open_array("frames").shape[1])
-    overrides = dict(prepare_overrides or {})
-    overrides.setdefault("crop", {}).setdefault("size", size)
-    prepared = prepare_video(
-        source, ws, None, overrides, until=source_stages(model, retarget), reporter=reporter,
-        join_subject=False,
-    )  # fmt: skip
-    src_store = VideoStore(ws, prepared.video_id)
     notes: list[str] = list(model.notes)
+    src_store = None
+    if poses is not None:  # motion from a pose file: no source video to show or hear
+        if side:
+            raise InputError("--side-by-side needs a source video, not a pose file.")
+        conds, out_fps, pose_notes = pose_conditions(
+            f"{poses[0]}:{poses[1]}", tgt_store, fps, start, end, max_frames,
+        )  # fmt: skip
+        notes += pose_notes
+        if keep_audio:
+            notes.append(f"{source.name} is a pose file; the result is silent")
+    else:
+        overrides = {k: dict(v) for k, v in (prepare_overrides or {}).items()}
+        overrides.setdefault("crop", {}).setdefault("size", size)
+        trim = {"start": start, "end": end, "max_frames": max_frames, "fps": fps}
+        overrides.setdefault("extract", {}).update({k: v for k, v in trim.items() if v is not None})
+        prepared = prepare_video(
+            source, ws, None, overrides, until=source_stages(model, retarget), reporter=reporter,
+            join_subject=False,
+        )  # fmt: skip
+        src_store = VideoStore(ws, prepared.video_id)
+        if keep_audio and not src_store.meta("extract").get("has_audio"):
+            notes.append(f"{source.name} has no audio track; the result is silent")
+        conds = RetargetConditions(src_store, tgt_store, retarget)
+        out_fps = float(src_store.meta("extract")["fps"])
     bg = load_background(background, size, notes) if background is not None else None
-    if keep_audio and not src_store.meta("extract").get("has_audio"):
-        notes.append(f"{source.name} has no audio track; the result is silent")
     t0 = time.perf_counter()
-    conds = RetargetConditions(src_store, tgt_store, retarget)
     frames = _write(model, conds, src_store, output, bg, alpha, side, keep_audio, output_size,
-                    reporter)  # fmt: skip
+                    reporter, out_fps)  # fmt: skip
     seconds = time.perf_counter() - t0
-    fps = float(src_store.meta("extract")["fps"])
-    return TransferResult(output, frames, fps, seconds, frames / max(seconds, 1e-9), run_dir, notes)
+    return TransferResult(
+        output, frames, out_fps, seconds, frames / max(seconds, 1e-9), model.run_dir, notes
+    )
 
 
 def _write(
     model: LoadedModel,
     conds: RetargetConditions,
-    src_store: VideoStore,
+    src_store: VideoStore | None,
     output: Path,
     bg: np.ndarray | None,
     alpha: bool,
@@ -145,15 +173,16 @@ def _write(
     keep_audio: bool,
     output_size: int | None,
     reporter: Any,
+    fps: float,
 ) -> int:
-    meta = src_store.meta("extract")
+    meta = src_store.meta("extract") if src_store is not None else {}
     out_size = output_size or model.size
     width = out_size * (2 if side else 1)
-    audio = src_store.workspace.source_path(src_store.video_id) if keep_audio else None
-    if keep_audio and not meta.get("has_audio"):
-        audio = None
+    audio = None
+    if keep_audio and src_store is not None and meta.get("has_audio"):
+        audio = src_store.workspace.source_path(src_store.video_id)
     writer = VideoWriter(
-        output, meta["fps"], (width, out_size), alpha=alpha, audio_from=audio,
+        output, fps, (width, out_size), alpha=alpha, audio_from=audio,
         audio_start=float(meta.get("start", 0.0)),
     )  # fmt: skip
     if hasattr(reporter, "render_start"):
@@ -166,7 +195,7 @@ def _write(
                 if alpha:
                     a = _resize(chunk.alpha[i][..., None], out_size)
                     img = np.concatenate([img, a.reshape(out_size, out_size, 1)], -1)
-                elif side:
+                elif side and src_store is not None:
                     src = src_store.read("frames", chunk.start + i, chunk.start + i + 1)[0]
                     img = side_by_side(src, img)
                 writer.write(img)

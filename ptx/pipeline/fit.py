@@ -21,7 +21,7 @@ from dataclasses import dataclass, fields
 import numpy as np
 
 from ptx.body.fit import FitConfig, fit_body
-from ptx.body.load import resolve_body_model, spec_of
+from ptx.body.load import body_identity, resolve_body_model, spec_of
 from ptx.devices import resolve_device
 from ptx.errors import InputError, StageError
 from ptx.pipeline.quality import frame_ranges
@@ -33,7 +33,10 @@ OUTPUTS = ("body/pose", "body/transl", "body/camera", "body/keypoints", "body/er
 @dataclass
 class FitStageConfig:
     body: str = "open"
-    """Body model: ``open`` (ships with ptx) or ``smpl:PATH`` (an SMPL .pkl/.npz)."""
+    """Body model: ``open`` (ships with ptx) or ``smpl:PATH`` (an SMPL .pkl/.npz). When the
+    file is absent the fit uses the open model and warns (``--strict``: an error); the fit's
+    fingerprint holds the model really used and the file's content hash, so supplying the
+    file later fits again."""
     focal: float = 0.9
     """Focal length assumed for the source camera, in units of its long side."""
     window: int = 64
@@ -84,6 +87,10 @@ class FitStage(Stage):
     outputs = (*OUTPUTS, "body/shape")
 
     @classmethod
+    def identity(cls, config: FitStageConfig) -> dict:
+        return body_identity(config.body)
+
+    @classmethod
     def check(cls, config: FitStageConfig) -> None:
         if config.window < 1 or config.context < 0 or config.shape_frames < 1 or config.focal <= 0:
             raise InputError("fit.window, fit.shape_frames and fit.focal must be positive.")
@@ -94,7 +101,7 @@ class FitStage(Stage):
         device = resolve_device(cfg.device, "fit.device").type
         model, fallback = resolve_body_model(cfg.body)
         if fallback:
-            ctx.warn(fallback)
+            ctx.gate([fallback], kind="weights")  # --strict: MissingWeightsError, no fit
         kp = ctx.read("keypoints")[:, :25].astype(np.float32)
         n, size = len(kp), int(ctx.store.open_array("mask").shape[1])
         focal = canonical_focal(ctx, size, cfg.focal)
@@ -130,6 +137,7 @@ class FitStage(Stage):
         ctx.set_meta(
             body=model.name,
             body_spec=spec_of(model, cfg.body),
+            body_requested=cfg.body,
             size=size,
             focal=focal,
             betas=[float(b) for b in betas],

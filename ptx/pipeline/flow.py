@@ -28,6 +28,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from ptx.config import setting
 from ptx.errors import InputError
 from ptx.nn.warp import warp_backward_np
 from ptx.pipeline.stage import Stage, StageContext
@@ -49,8 +50,9 @@ class FlowConfig:
     """Forward-backward check: tolerance growing with the flow's squared length."""
     fb_beta: float = 0.5
     """Forward-backward check: constant tolerance, squared pixels."""
-    workers: int = 2
-    """Frame pairs computed in parallel (each thread has its own DIS)."""
+    workers: int = setting(2, fingerprint=False)
+    """Frame pairs computed in parallel (each thread has its own DIS, so the flow is the
+    same for any number; changing it re-runs nothing)."""
     warn_valid: float = 0.5
     """Warn when on average fewer than this fraction of pixels have a valid flow."""
 

@@ -29,6 +29,7 @@ from typing import Any
 import numpy as np
 
 from ptx.body.skeleton import BODY_JOINTS, WITH_HANDS
+from ptx.config import setting
 from ptx.errors import InputError
 from ptx.io.openpose import read_openpose_numbered
 from ptx.pipeline.quality import NOT_CHECKED, check_quality
@@ -89,8 +90,9 @@ class KeypointsConfig:
     """Warn when the person is found in fewer than this fraction of the frames."""
     max_crowded_rate: float = 0.1
     """Warn when a second person is in view in at least this fraction of checked frames."""
-    strict: bool = False
-    """Turn the quality warnings into an error (QualityError)."""
+    strict: bool = setting(False, fingerprint=False)
+    """Turn the quality warnings into an error (QualityError), also when the stage is
+    cached; it changes no output (``ptx prepare --strict`` does the same for every stage)."""
 
 
 def parse_import(spec: str | None) -> Path | None:
@@ -374,11 +376,8 @@ def _finish(ctx: StageContext, ext: dict, k: int, imported: bool) -> None:
         min_detection_rate=cfg.min_detection_rate,
         max_crowded_rate=cfg.max_crowded_rate,
         check_step=1 if imported else max(1, cfg.crowd_check_every),
-        strict=cfg.strict,
     )
     ctx.store.write("keypoints_analysis", 0, clean)
-    for w in warnings:
-        ctx.warn(w)
     checked = people != NOT_CHECKED
     ctx.set_meta(
         detector="openpose" if imported else "mediapipe",
@@ -393,3 +392,4 @@ def _finish(ctx: StageContext, ext: dict, k: int, imported: bool) -> None:
         joints_filled=filled,
         joints_missing=missing,
     )
+    ctx.gate(warnings)  # with --strict: one QualityError naming them all

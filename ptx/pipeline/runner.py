@@ -1,7 +1,8 @@
 """The stage runner: decide for each stage whether to skip, resume or (re)run it.
 
-A stage's fingerprint is its config hash, its code version (ptx version + stage version)
-and the tokens of its inputs (the source file's content hash, or the token of the record
+A stage's fingerprint is its config hash (of the settings that change its outputs, plus
+what else its outputs depend on: ``Stage.identity``, e.g. the body model file the fit
+really used), its code version (ptx version + stage version) and the tokens of its inputs (the source file's content hash, or the token of the record
 of the stage that wrote each input array). A complete record with the same fingerprint is
 skipped; a partial one resumes from its first unfinished chunk; anything else starts from
 scratch with a new token, which makes every downstream stage stale in turn.
@@ -14,6 +15,9 @@ equals never stopping) keeps the record's token, so what was computed from them 
 valid; one that does not gets a new token and everything downstream runs again. A resumed
 stage checks its committed chunks the same way. A record or settings file that no longer
 parses is deleted (the stage runs again), and temp files of killed writes are removed.
+
+``strict`` turns the problems a stage's quality gates found into an error, also when the
+stage itself is cached (its record keeps them): it changes no output, so it re-runs nothing.
 """
 
 from __future__ import annotations
@@ -33,10 +37,11 @@ from ptx.cache.atomic import remove_stale_temp_files
 from ptx.cache.records import StageRecord, config_hash
 from ptx.cache.store import SCHEMA_VERSION, VideoStore
 from ptx.cache.workspace import Workspace, file_content_hash, name_from_path, validate_name
-from ptx.config import build_config
+from ptx.config import build_config, fingerprint_values
 from ptx.errors import DamagedError, InputError, PtxError, StageError
 from ptx.io.video import MIN_FRAMES, probe_video
 from ptx.pipeline.registry import STAGES, producers
+from ptx.pipeline.sources import label_of, video_source
 from ptx.pipeline.stage import (
     SOURCE,
     NullReporter,
@@ -44,6 +49,7 @@ from ptx.pipeline.stage import (
     StageContext,
     StageOutcome,
     aligned,
+    gate_error,
 )
 
 
@@ -67,6 +73,16 @@ def _now() -> str:
 
 def code_version(stage: str) -> str:
     return f"{__version__}/{STAGES[stage].version}"
+
+
+def stage_fingerprint(stage: str, config: Any) -> str:
+    """The hash of what ``stage``'s outputs depend on in ``config`` (settings marked
+    ``fingerprint=False`` do not count) and of the stage's ``identity``."""
+    values = fingerprint_values(config)
+    extra = STAGES[stage].identity(config)
+    if extra:
+        values["_identity"] = extra
+    return config_hash(values)
 
 
 def resolve_configs(overrides: dict[str, dict[str, Any]] | None = None) -> dict[str, Any]:
@@ -118,16 +134,20 @@ def prepare_video(
     until: str | None = None,
     reporter: Reporter | None = None,
     join_subject: bool = True,
+    strict: bool = False,
 ) -> PrepareResult:
     """Run every registered stage on ``video`` in order (see the module docstring).
 
     The video joins subject ``subject`` (default: a name from its file name) unless
-    ``join_subject`` is False (a transfer's motion source is no person to train)."""
+    ``join_subject`` is False (a transfer's motion source is no person to train). With
+    ``strict`` a quality gate's warning is an error (so is ``keypoints.strict``)."""
     reporter = reporter or NullReporter()
-    video = Path(video)
+    given = Path(video)
     force = set(force)
     check_stage_names([*force, *([until] if until else [])])
     configs = resolve_configs(overrides)
+    # a frame sequence becomes a (cached, lossless) video file in the workspace
+    video, digest = video_source(given, workspace, getattr(configs.get("extract"), "fps", None))
     info = probe_video(video)  # a bad file fails here, before anything is written
     if info.frame_count < MIN_FRAMES:
         raise InputError(
@@ -138,12 +158,12 @@ def prepare_video(
     if subject is not None:
         validate_name(subject)
     workspace.ensure()
-    video_id = workspace.register_video(video, file_content_hash(video))
+    video_id = workspace.register_video(video, digest or file_content_hash(video))
     if subject is not None:
         name = subject
     else:  # a video already in a subject stays there (preparing it again repairs it)
         member = [s for s in workspace.subject_names() if video_id in _videos_of(workspace, s)]
-        name = member[0] if member else name_from_path(video)
+        name = member[0] if member else name_from_path(label_of(given))
     if join_subject:
         workspace.add_video_to_subject(name, video_id)
     store = VideoStore(workspace, video_id)
@@ -159,11 +179,13 @@ def prepare_video(
             reporter.warn("prepare", f"{exc.message} It is written anew.")
             settings = {}
         for stage in order:
-            settings[stage] = {"config_hash": config_hash(configs[stage])}
+            settings[stage] = {"config_hash": stage_fingerprint(stage, configs[stage])}
         store.save_settings(settings)
         for stage in order:
             forced = "all" in force or stage in force
-            outcome = _run_stage(store, stage, configs[stage], video, forced, reporter)
+            config = configs[stage]
+            stop = strict or bool(getattr(config, "strict", False))
+            outcome = _run_stage(store, stage, config, video, forced, reporter, stop)
             result.outcomes.append(outcome)
     return result
 
@@ -194,10 +216,16 @@ def _housekeeping(store: VideoStore, reporter: Reporter) -> None:
 
 
 def _run_stage(
-    store: VideoStore, stage: str, config: Any, source: Path, forced: bool, reporter: Reporter
+    store: VideoStore,
+    stage: str,
+    config: Any,
+    source: Path,
+    forced: bool,
+    reporter: Reporter,
+    strict: bool = False,
 ) -> StageOutcome:
     cls = STAGES[stage]
-    code, cfg_hash = code_version(stage), config_hash(config)
+    code, cfg_hash = code_version(stage), stage_fingerprint(stage, config)
     inputs = input_tokens(store, stage)
     if inputs is None:
         raise StageError(f"Stage '{stage}' cannot run: an upstream stage is not complete.")
@@ -210,6 +238,7 @@ def _run_stage(
         if not damages:
             outcome = StageOutcome(stage, "cached", rec.frames, 0.0, list(rec.warnings))
             reporter.stage_end(outcome)
+            _strict_gates(rec, strict)
             return outcome
         if rec.checksums:  # (a record of an older ptx has none: its stage starts over)
             repair = ({k: list(v) for k, v in rec.checksums.items()}, rec.frames)
@@ -233,7 +262,8 @@ def _run_stage(
         store.write_record(rec)
     rec.resumed_chunks = len(rec.chunks_done)
     rec.warnings = []
-    ctx = StageContext(cls(), config, store, rec, source, reporter)
+    rec.meta.pop("gates", None)
+    ctx = StageContext(cls(), config, store, rec, source, reporter, strict)
     reporter.stage_start(stage, None, rec.frames)
     t0 = time.perf_counter()
     try:
@@ -318,6 +348,15 @@ def _drop_damaged_chunks(store: VideoStore, rec: StageRecord, outputs: tuple[str
             )
         }  # fmt: skip
         rec.chunks_done = [c for c in rec.chunks_done if c not in bad]
+
+
+def _strict_gates(rec: StageRecord, strict: bool) -> None:
+    """Under ``strict``, the gate warnings a cached stage recorded are an error, as they
+    would have been had it run now."""
+    gates = rec.meta.get("gates") or []
+    if strict and gates:
+        kind = gates[0][0]
+        raise gate_error(kind, [m for k, m in gates if k == kind])
 
 
 @dataclass

@@ -37,7 +37,7 @@ import zarr
 from ptx.cache import integrity
 from ptx.cache.records import StageRecord
 from ptx.cache.store import VideoStore, default_chunk_frames
-from ptx.errors import StageError
+from ptx.errors import MissingWeightsError, PtxError, QualityError, StageError
 
 SOURCE = "source"
 """Input name standing for the source video file."""
@@ -96,6 +96,7 @@ class StageContext:
         record: StageRecord,
         source: Path | None,
         reporter: Reporter,
+        strict: bool = False,
     ) -> None:
         self.stage = stage
         self.config = config
@@ -103,6 +104,8 @@ class StageContext:
         self.record = record
         self.source = source
         self.reporter = reporter
+        self.strict = strict
+        """``--strict``: what :meth:`gate` is given stops the stage instead of warning."""
         self._t0 = time.perf_counter()
         self._wall_before = record.wall_time
         self._resumed = bool(record.chunks_done)
@@ -203,9 +206,32 @@ class StageContext:
             self.record.warnings.append(message)
         self.reporter.warn(self.stage.name, message)
 
+    def gate(self, messages: list[str], kind: str = "quality") -> None:
+        """Problems a quality gate found: warnings, or with ``strict`` one error
+        (:data:`GATE_ERRORS` ``[kind]``) naming them all. Kept in the record (``meta
+        ["gates"]``), so a later ``--strict`` run stops on the cached result too."""
+        if not messages:
+            return
+        if self.strict:
+            raise gate_error(kind, messages)
+        gates = self.record.meta.setdefault("gates", [])
+        for message in messages:
+            if [kind, message] not in gates:
+                gates.append([kind, message])
+            self.warn(message)
+
     def set_meta(self, **values: Any) -> None:
         """Metadata kept with the record (readable later via ``store.meta(stage)``)."""
         self.record.meta.update(values)
+
+
+GATE_ERRORS: dict[str, type[PtxError]] = {"quality": QualityError, "weights": MissingWeightsError}
+"""The error a gate of each kind raises under ``--strict``."""
+
+
+def gate_error(kind: str, messages: list[str]) -> PtxError:
+    """The ``--strict`` error for gate ``messages`` of ``kind``."""
+    return GATE_ERRORS[kind](" ".join(messages), "(--strict turns these warnings into errors.)")
 
 
 class Stage:
@@ -217,6 +243,13 @@ class Stage:
     Config: ClassVar[type]
     inputs: ClassVar[tuple[str, ...]] = ()
     outputs: ClassVar[tuple[str, ...]] = ()
+
+    @classmethod
+    def identity(cls, config: Any) -> dict[str, Any]:
+        """What the stage's outputs depend on besides its config and inputs (e.g. the
+        content of a model file the config names); part of its fingerprint. Empty by
+        default."""
+        return {}
 
     @classmethod
     def check(cls, config: Any) -> None:

@@ -23,10 +23,12 @@ import numpy as np
 from ptx.body.skeleton import draw_skeleton_on
 from ptx.cache.atomic import atomic_write_bytes
 from ptx.cache.store import VideoStore
-from ptx.cache.workspace import Workspace, file_content_hash
+from ptx.cache.workspace import Workspace
 from ptx.errors import InputError, StageError
+from ptx.io.frames import is_frame_source
 from ptx.pipeline.background import background_panel
 from ptx.pipeline.flow import flow_panel
+from ptx.pipeline.sources import label_of, source_digest
 
 _FONT = cv2.FONT_HERSHEY_SIMPLEX
 _LABEL_H = 22
@@ -289,19 +291,21 @@ def write_png(path: Path, image: np.ndarray) -> Path:
 
 
 def resolve_videos(ws: Workspace, target: str) -> list[tuple[str, str]]:
-    """``target`` (a video file, a subject name or a video id) -> [(label, video id)]."""
+    """``target`` (a video file or frame folder, a subject name or a video id) ->
+    [(label, video id)]."""
     path = Path(target).expanduser()
-    if path.is_file():
-        vid = file_content_hash(path)[:16]
+    names = ws.subject_names()
+    named = target in ws.video_ids() or target in names
+    if path.is_file() or (is_frame_source(path) and not named):
+        vid = (source_digest(path, ws) or "")[:16]
         if vid not in ws.video_ids():
             raise InputError(
-                f"{path.name} has not been prepared in {ws.root}.",
+                f"{label_of(path).name} has not been prepared in {ws.root}.",
                 f"Run `ptx prepare {target}` first (or pass --workspace).",
             )
-        return [(path.stem, vid)]
+        return [(label_of(path).stem, vid)]
     if target in ws.video_ids():
         return [(target, target)]
-    names = ws.subject_names()
     if target in names:
         return [(target, vid) for vid in ws.subject(target)["videos"]]
     raise InputError(

@@ -349,3 +349,30 @@ def test_mediapipe_start_up_chatter_is_held_back_and_other_lines_pass(
     second.close()
     os.write(2, b"free\n")
     assert capfd.readouterr().err == "held 1\nheld 2\nfree\n"
+
+
+def test_strict_is_no_part_of_the_fingerprint(openpose_clip, workspace):
+    """--strict changes no output: switching it on re-runs nothing, yet still stops on the
+    warnings the cached keypoints stage recorded."""
+    video, folder, _ = openpose_clip(n=10)
+    over = {"keypoints": import_overrides(f"openpose:{folder}"), "crop": {"size": 64}}
+    first = prepare_video(video, workspace, overrides=over, until="poselabel")
+    assert [o.status for o in first.outcomes] == ["ran"] * 5
+    again = prepare_video(video, workspace, overrides=over, until="poselabel", strict=True)
+    assert [o.status for o in again.outcomes] == ["cached"] * 5
+    over["keypoints"]["strict"] = True  # the stage setting behaves the same
+    again = prepare_video(video, workspace, overrides=over, until="poselabel")
+    assert [o.status for o in again.outcomes] == ["cached"] * 5
+
+
+def test_strict_stops_on_the_warnings_of_a_cached_stage(openpose_clip, workspace):
+    present = np.ones(12, bool)
+    present[2:7] = False
+    video, folder, _ = openpose_clip(n=12, people=present)
+    over = {"keypoints": import_overrides(f"openpose:{folder}")}
+    res = prepare_video(video, workspace, overrides=over, until="keypoints")
+    assert res.outcomes[-1].status == "ran" and res.outcomes[-1].warnings
+    with pytest.raises(QualityError, match="found in only 7 of 12 frames"):
+        prepare_video(video, workspace, overrides=over, until="keypoints", strict=True)
+    res = prepare_video(video, workspace, overrides=over, until="keypoints")
+    assert res.outcomes[-1].status == "cached"  # the strict run threw nothing away
