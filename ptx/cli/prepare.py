@@ -30,7 +30,12 @@ def prepare(
     end: float | None = typer.Option(None, help="End time in seconds (default: the end)."),
     max_frames: int | None = typer.Option(None, help="Keep at most this many frames."),
     size: int | None = typer.Option(
-        None, "--size", help="Side of the canonical square frames in pixels (default 512)."
+        None, "--size", help="Long side of the canonical frames in pixels (default 512)."
+    ),
+    aspect: str | None = typer.Option(
+        None,
+        "--aspect",
+        help="Shape of the canonical frames: auto (the clip's, default), square, or W:H.",
     ),
     keypoints: str | None = typer.Option(
         None,
@@ -74,6 +79,8 @@ def prepare(
         overrides.setdefault("fit", {})["body"] = body
     if size is not None:
         overrides.setdefault("crop", {})["size"] = size
+    if aspect is not None:
+        overrides.setdefault("crop", {})["aspect"] = aspect
     if keypoints is not None:
         overrides.setdefault("keypoints", {}).update(import_overrides(keypoints))
     if strict:
