@@ -2,8 +2,9 @@
 through it, composite.
 
 The conditions of a sequence come from a :class:`ConditionSource` (a subject's own
-prepared arrays, or a retargeted source video) in chunks of frames at any square size;
-they are resized to the model's resolution exactly as training resized them, encoded by
+prepared arrays, or a retargeted source video) in chunks of frames in the target's
+canonical frame (H, W); they are resized to the model's frame exactly as training resized
+them, encoded by
 the method's pose encoding (the same function training uses), stacked over the method's
 frame window and rendered in batches. The streaming keeps the frames a window needs from
 before a batch (context) and reads ahead the frames it needs after it (lookahead); a
@@ -20,10 +21,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
+import cv2
 import numpy as np
 import torch
 
 from ptx.cache.checkpoints import latest_checkpoint, load_checkpoint
+from ptx.cache.frame import as_shape, frame_shape
 from ptx.cache.runs import latest_run, list_runs, read_run_config, runs_dir, subject_runs
 from ptx.cache.store import VideoStore
 from ptx.cache.workspace import Workspace, validate_name
@@ -50,10 +53,21 @@ class LoadedModel:
     device: torch.device
     videos: list[dict]
     """The training videos (their order is the order of the learned backgrounds)."""
+    frame: tuple[int, int] = (0, 0)
+    """The run's frame (H, W): what the model renders."""
+    canonical: tuple[int, int] = (0, 0)
+    """The canonical frame (H, W) of the subject it trained on (the aspect of its output)."""
 
     @property
     def size(self) -> int:
+        """The frame's long side (``cfg.size``)."""
         return int(self.cfg.size)
+
+    def output_shape(self, long_side: int | None = None) -> tuple[int, int]:
+        """(H, W) of a written result: the subject's canonical aspect with ``long_side``
+        (default the model's) on its long side, both sides even (for the video encoder).
+        A square model gives its own square frame."""
+        return frame_shape(self.canonical, long_side or max(self.frame), 2)
 
     @property
     def inputs(self) -> tuple[str, ...]:
@@ -98,27 +112,29 @@ def load_model(run_dir: Path, device: str = "auto") -> LoadedModel:
     method = get_method(data.get("method", "d2g"))
     cfg = method.config_from_dict(data["config"])
     dev = resolve_device(device)
-    renderer = method.build_renderer(cfg, data["trainer"], dev)
+    frame = as_shape(tuple(data.get("frame") or (cfg.size, cfg.size)))  # old runs: square
+    canonical = as_shape(tuple(data.get("canonical") or frame))
+    renderer = method.build_renderer(cfg, data["trainer"], dev, frame)
     try:
         videos = read_run_config(run_dir).get("videos", [])
     except InputError:
         videos = []
     return LoadedModel(
         method, cfg, renderer, method.encoding(cfg), method.window(cfg), Path(run_dir), ckpt,
-        int(data.get("step", 0)), dev, videos,
+        int(data.get("step", 0)), dev, videos, frame, canonical,
     )  # fmt: skip
 
 
 class ConditionSource(Protocol):
-    """Per-frame conditions of a sequence, square arrays of one size."""
+    """Per-frame conditions of a sequence, in frames of one (H, W)."""
 
-    size: int
-    """Side of its square frames in pixels."""
+    shape: tuple[int, int]
+    """(H, W) of its frames in pixels (the target's canonical frame)."""
 
     def __len__(self) -> int: ...
 
     def chunk(self, start: int, stop: int, names: tuple[str, ...]) -> dict[str, np.ndarray]:
-        """The arrays ``names`` for frames [start, stop): images uint8 (n, S, S[, C]) (e.g.
+        """The arrays ``names`` for frames [start, stop): images uint8 (n, H, W[, C]) (e.g.
         ``poselabel``, ``label3d``, ``iuv``), ``keypoints`` float (n, K, 3) in pixels."""
         ...
 
@@ -128,8 +144,9 @@ class StoreConditions:
 
     def __init__(self, store: VideoStore, start: int = 0, stop: int | None = None) -> None:
         self.store = store
-        total = store.open_array("frames").shape[0]
-        self.size = int(store.open_array("frames").shape[1])
+        frames = store.open_array("frames")
+        total = frames.shape[0]
+        self.shape = (int(frames.shape[1]), int(frames.shape[2]))
         self.start, self.stop = start, total if stop is None else min(stop, total)
 
     def __len__(self) -> int:
@@ -150,27 +167,28 @@ class StoreConditions:
 class RenderedChunk:
     start: int
     rgb: np.ndarray
-    """uint8 (n, S, S, 3): the composite (or the foreground when rendering with alpha)."""
+    """uint8 (n, H, W, 3) at the model's frame: the composite (or the foreground when
+    rendering with alpha)."""
     alpha: np.ndarray
-    """uint8 (n, S, S): person opacity x 255."""
+    """uint8 (n, H, W): person opacity x 255."""
 
 
 def _to_uint8(x: torch.Tensor) -> np.ndarray:
-    """float (n, C, S, S) in [-1, 1] -> uint8 (n, S, S, C)."""
+    """float (n, C, H, W) in [-1, 1] -> uint8 (n, H, W, C)."""
     y = ((x.clamp(-1, 1) + 1) * 127.5).round_().to(torch.uint8)
     return y.permute(0, 2, 3, 1).cpu().numpy()
 
 
 def _model_inputs(
-    model: LoadedModel, got: dict[str, np.ndarray], src: int
+    model: LoadedModel, got: dict[str, np.ndarray], src: tuple[int, int]
 ) -> dict[str, torch.Tensor]:
-    """A chunk of conditions at the source's size -> tensors at the model's, on its device."""
+    """A chunk of conditions in the source's frame -> tensors at the model's, on its device."""
     out = {}
     for name, x in got.items():
         if name == "keypoints":
-            out[name] = resize_keypoints(x, src, model.size).to(model.device)
+            out[name] = resize_keypoints(x, src, model.frame).to(model.device)
         else:
-            out[name] = resize_array(name, x, model.size).to(model.device)
+            out[name] = resize_array(name, x, model.frame).to(model.device)
     return out
 
 
@@ -186,15 +204,15 @@ def render_conditions(
     """Render every frame of ``source``, ``batch`` frames at a time (see the module
     docstring).
 
-    ``background``: uint8 (S', S', 3) to composite over (resized to the model size), or None
+    ``background``: uint8 (H', W', 3) to composite over (resized to the model's frame), or None
     for the learned background of training video ``video``. With ``foreground_only`` the
     chunks carry the person's colours (for output with alpha) instead of the composite."""
     n, win, enc = len(source), model.window, model.encoding
     own = model.method.render_arrays(model.cfg)
     bg = None
     if background is not None:
-        bg = unit(resize_array("background", background[None], model.size).to(model.device))
-    encoded: dict[int, torch.Tensor] = {}  # frame -> its encoding (C, S, S)
+        bg = unit(resize_array("background", background[None], model.frame).to(model.device))
+    encoded: dict[int, torch.Tensor] = {}  # frame -> its encoding (C, H, W)
     arrays: dict[int, dict[str, torch.Tensor]] = {}  # frame -> the renderer's own inputs
     loaded = 0
     state = model.renderer.start()
@@ -202,7 +220,7 @@ def render_conditions(
         stop = min(start + batch, n)
         want = min(n, stop + win.after)
         if want > loaded:
-            got = _model_inputs(model, source.chunk(loaded, want, model.inputs), source.size)
+            got = _model_inputs(model, source.chunk(loaded, want, model.inputs), source.shape)
             codes = enc({k: got[k] for k in enc.arrays})
             for i in range(want - loaded):
                 encoded[loaded + i] = codes[i]
@@ -233,13 +251,24 @@ def render_fps(model: LoadedModel, source: ConditionSource, frames: int = 32) ->
 
 class _Head:
     def __init__(self, source: ConditionSource, n: int) -> None:
-        self.source, self.n, self.size = source, n, source.size
+        self.source, self.n, self.shape = source, n, source.shape
 
     def __len__(self) -> int:
         return self.n
 
     def chunk(self, start: int, stop: int, names: tuple[str, ...]) -> dict[str, np.ndarray]:
         return self.source.chunk(start, stop, names)
+
+
+def fit_image(img: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+    """``img`` uint8 (h, w, C) resized to ``shape`` (H, W) (cubic when enlarging, area when
+    shrinking); returned as is when it has that size."""
+    h, w = shape
+    if img.shape[:2] == (h, w):
+        return img
+    grow = h * w > img.shape[0] * img.shape[1]
+    out = cv2.resize(img, (w, h), interpolation=cv2.INTER_CUBIC if grow else cv2.INTER_AREA)
+    return out.reshape(h, w, *img.shape[2:])
 
 
 def heldout_start(model: LoadedModel, video: str, count: int) -> int:
@@ -287,9 +316,10 @@ def render_subject(
         start = heldout_start(model, videos[0], n) if frames == "heldout" else 0
         source = StoreConditions(store, start, n)
     t0, count = time.perf_counter(), 0
-    with VideoWriter(output, fps, (model.size, model.size)) as writer:
+    h, w = model.output_shape()
+    with VideoWriter(output, fps, (w, h)) as writer:
         for chunk in render_conditions(model, source):
             for img in chunk.rgb:
-                writer.write(img)
+                writer.write(fit_image(img, (h, w)))
                 count += 1
     return output, count, count / max(time.perf_counter() - t0, 1e-9)
