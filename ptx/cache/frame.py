@@ -48,6 +48,16 @@ def frame_shape(aspect: Shape, long_side: int, multiple: int = 1) -> Shape:
     return (long_side, short) if h > w else (short, long_side)
 
 
+ASPECT_TOLERANCE = 0.1
+"""Largest relative difference of width / height between frames taken to share an aspect
+(a subject's videos; a run and the frames it renders)."""
+
+
+def same_aspect(a: Shape, b: Shape, tolerance: float = ASPECT_TOLERANCE) -> bool:
+    """Whether frames ``a`` and ``b`` (H, W) have the same aspect within ``tolerance``."""
+    return abs((a[1] / a[0]) / (b[1] / b[0]) - 1.0) <= tolerance
+
+
 def as_shape(size: int | Shape) -> Shape:
     """``size`` (one side of a square, or (H, W)) as (H, W)."""
     if isinstance(size, (int, np.integer)):

@@ -26,7 +26,7 @@ import numpy as np
 import torch
 
 from ptx.cache.checkpoints import latest_checkpoint, load_checkpoint
-from ptx.cache.frame import as_shape, frame_shape
+from ptx.cache.frame import as_shape, frame_shape, same_aspect
 from ptx.cache.runs import latest_run, list_runs, read_run_config, runs_dir, subject_runs
 from ptx.cache.store import VideoStore
 from ptx.cache.workspace import Workspace, validate_name
@@ -207,6 +207,7 @@ def render_conditions(
     ``background``: uint8 (H', W', 3) to composite over (resized to the model's frame), or None
     for the learned background of training video ``video``. With ``foreground_only`` the
     chunks carry the person's colours (for output with alpha) instead of the composite."""
+    check_aspect(model, source.shape)
     n, win, enc = len(source), model.window, model.encoding
     own = model.method.render_arrays(model.cfg)
     bg = None
@@ -238,6 +239,19 @@ def render_conditions(
             arrays.pop(t, None)
         alpha = (out.alpha.clamp(0, 1) * 255).round().to(torch.uint8)[:, 0].cpu().numpy()
         yield RenderedChunk(start, _to_uint8(out.fg if foreground_only else out.output), alpha)
+
+
+def check_aspect(model: LoadedModel, shape: tuple[int, int]) -> None:
+    """Raise InputError when conditions in frames of ``shape`` (H, W) do not have the
+    aspect of the frames the model trained on (its subject was prepared again with another
+    shape since)."""
+    if not same_aspect(tuple(shape), model.canonical):
+        (h, w), (mh, mw) = shape, model.canonical
+        raise InputError(
+            f"Run {model.run_dir.name} trained on {mw}x{mh} (W x H) frames, but these are "
+            f"{w}x{h}: the subject's video was prepared again with another shape since.",
+            f"Train a new run, or prepare the video again with --aspect {mw}:{mh}.",
+        )
 
 
 def render_fps(model: LoadedModel, source: ConditionSource, frames: int = 32) -> float:

@@ -11,7 +11,7 @@ in half its free memory, else in pinned host memory.
 The run's frame (H, W) is :meth:`Method.frame` of the first video's canonical frame
 (``cfg.size`` on the long side, its aspect). A subject's videos share one canonical
 aspect: a video whose aspect differs from the first's by more than
-:data:`ASPECT_TOLERANCE` is refused with a message saying how to prepare it again
+:data:`ptx.cache.frame.ASPECT_TOLERANCE` is refused with a message saying how to prepare it again
 (``--aspect``); within it, the video is resized to the run's frame. Pretraining on many
 subjects (``mixed_aspects``) resizes every video to the first one's frame instead.
 """
@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from ptx.cache.frame import same_aspect
 from ptx.cache.store import VideoStore
 from ptx.cache.workspace import Workspace
 from ptx.devices import resolve_device
@@ -35,8 +36,6 @@ from ptx.training.data import TrainData, VideoSpan, split_point
 
 _CHUNK = 32
 """Frames read and resized at a time."""
-ASPECT_TOLERANCE = 0.1
-"""Largest relative difference of width/height between a subject's videos."""
 _FLOW = ("flow", "flow_valid")
 
 ReadFn = Callable[[str, int, int], np.ndarray]
@@ -103,10 +102,10 @@ def _channels(shape: tuple[int, ...]) -> int:
 
 def check_aspects(frames: list[tuple[str, tuple[int, int]]]) -> None:
     """Raise InputError when the canonical frames [(video, (H, W))] of one subject differ
-    in aspect by more than :data:`ASPECT_TOLERANCE`."""
+    in aspect by more than :data:`ptx.cache.frame.ASPECT_TOLERANCE`."""
     name0, (h0, w0) = frames[0]
     for name, (h, w) in frames[1:]:
-        if abs((w / h) / (w0 / h0) - 1.0) > ASPECT_TOLERANCE:
+        if not same_aspect((h, w), (h0, w0)):
             raise InputError(
                 f"Video {name}'s canonical frames are {w}x{h} (W x H) but video {name0}'s are "
                 f"{w0}x{h0}; a subject's videos must share one frame shape.",

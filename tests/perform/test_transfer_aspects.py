@@ -42,6 +42,21 @@ def test_fit_inside_maps_a_frame_into_another_whole_and_centred():
     assert s == 1.0 and not off.any()
 
 
+def test_a_run_refuses_frames_of_another_aspect():
+    """A square run asked to render a video that was prepared again as a portrait says so
+    (instead of stretching it)."""
+    from types import SimpleNamespace
+
+    from ptx.errors import InputError
+    from ptx.perform.render import check_aspect
+
+    model = SimpleNamespace(canonical=(64, 64), run_dir=Path("runs/x/d2g/20250101-000000"))
+    check_aspect(model, (128, 128))  # same aspect, another size: fine
+    check_aspect(model, (64, 60))  # within the tolerance
+    with pytest.raises(InputError, match=r"trained on 64x64 .* these are 32x64.*--aspect 64:64"):
+        check_aspect(model, (64, 32))
+
+
 @pytest.fixture(scope="module")
 def portrait(tmp_path_factory):
     root = tmp_path_factory.mktemp("portrait")
@@ -100,3 +115,34 @@ def test_a_landscape_motion_on_a_portrait_target(portrait, tmp_path, mode):
     assert (got["iuv"][..., 0] > 0).any(axis=(1, 2)).all()  # a body in every frame
     frames = np.stack(list(FrameDecoder(info, info.fps).frames(0, 12)))
     assert frames.shape[1:3] == (32, 16) and frames.std() > 5
+
+
+@pytest.mark.slow
+def test_score_leaves_the_padding_out(portrait, tmp_path):
+    """The same portrait clip prepared as a square (--aspect square): black bars left and
+    right. Score measures over the picture only: its PSNR is the PSNR of the frames cut to
+    the picture, not of the whole padded frame."""
+    from ptx.metrics import frame_scores
+    from ptx.nn.arrays import resize_array
+    from ptx.perform.render import StoreConditions, render_conditions
+
+    _, target, _ = portrait
+    ws = Workspace(tmp_path / "ws")
+    prepare_video(target, ws, "bars", _overrides(target, aspect="square"))
+    train(ws, "bars", "tiny", {"steps": 2, "uv_warmup_steps": 0, "size": 32, "batch": 1,
+                               "eval_every": 0, "sample_every": 0, "tensorboard": False})  # fmt: skip
+    store = VideoStore(ws, ws.subject("bars")["videos"][0])
+    frame = canonical_frame(store)
+    assert frame.shape == (64, 64) and frame.padded_fraction > 0.25
+    res = score(ws, "bars")
+    x0, y0, x1, y1 = res.extra["picture"]
+    assert (y0, y1) == (0, 32) and 0 < x0 < x1 < 32
+    assert abs(res.extra["padded_fraction"] - frame.padded_fraction) < 0.05
+    model = load_model(resolve_run(ws, "bars"), "cpu")
+    a = model.videos[0]["heldout_frames"][0]
+    out = np.concatenate([c.rgb for c in render_conditions(model, StoreConditions(store, a))])
+    truth = resize_array("frames", store.read("frames", a), (32, 32)).permute(0, 2, 3, 1).numpy()
+    cut = frame_scores(out[:, :, x0:x1], truth[:, :, x0:x1]).summary()
+    whole = frame_scores(out, truth).summary()
+    assert res.results["psnr"] == pytest.approx(cut["psnr"], abs=1e-9)
+    assert res.results["psnr"] != pytest.approx(whole["psnr"], abs=0.05)

@@ -95,3 +95,29 @@ def test_training_and_rendering_on_a_square_clip_are_unchanged(square):
     assert res.final == want["final"]
     assert h.hexdigest() == want["generator_sha256"]
     assert _sha(rgb) == want["render_sha256"]
+
+
+@pytest.mark.slow
+def test_a_store_from_before_reads_as_square(square):
+    """A schema-1 store (its crop record without the rectangle's fields) still gives its
+    frame, its box and its training data, square; the crop stage is stale (code changed),
+    so `ptx prepare` re-crops it."""
+    from ptx.methods.d2g import METHOD as D2G
+    from ptx.pipeline.crop import CropBox
+    from ptx.pipeline.runner import stage_states
+    from ptx.training.load import load_subject_data
+
+    ws, store = square
+    rec = store.record("crop")
+    for key in ("box_width", "box_height", "width", "height", "padded_fraction"):
+        rec.meta.pop(key)
+    rec.code = rec.code.rsplit("/", 1)[0] + "/1"
+    store.write_record(rec)
+    store.group.attrs["schema_version"] = 1
+    assert canonical_frame(store).shape == (64, 64)
+    box = CropBox.from_meta(store.meta("crop"))
+    assert box.width == box.height == store.meta("crop")["box_side"] and box.shape == (64, 64)
+    cfg = D2G.resolve_config("tiny", {"size": 32, "device": "cpu"})
+    assert load_subject_data(ws, ["sq"], D2G, cfg).frame == (32, 32)
+    crop = next(s for s in stage_states(store) if s.stage == "crop")
+    assert crop.state == "stale" and "code changed" in crop.detail
