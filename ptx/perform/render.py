@@ -4,9 +4,8 @@ through it, composite.
 The conditions of a sequence come from a :class:`ConditionSource` (a subject's own
 prepared arrays, or a retargeted source video) in chunks of frames in the target's
 canonical frame (H, W); they are resized to the model's frame exactly as training resized
-them, encoded by
-the method's pose encoding (the same function training uses), stacked over the method's
-frame window and rendered in batches. The streaming keeps the frames a window needs from
+them, encoded by the method's pose encoding (the same function training uses), stacked
+over the method's frame window and rendered in batches. The streaming keeps the frames a window needs from
 before a batch (context) and reads ahead the frames it needs after it (lookahead); a
 method that feeds back its previous output gets its carried state across batches. At a
 sequence's ends the nearest frame repeats, as in training. Memory does not grow with the

@@ -69,8 +69,7 @@ def load_background(path: Path, shape: int | tuple[int, int], notes: list[str]) 
     if (h, w) != (out_h, out_w):
         s = max(out_w / w, out_h / h)
         nw, nh = max(out_w, round(w * s)), max(out_h, round(h * s))
-        interp = cv2.INTER_AREA if s < 1 else cv2.INTER_CUBIC
-        img = cv2.resize(img, (nw, nh), interpolation=interp)
+        img = cv2.resize(img, (nw, nh), interpolation=cv2.INTER_AREA)
         x0, y0 = (nw - out_w) // 2, (nh - out_h) // 2
         img = img[y0 : y0 + out_h, x0 : x0 + out_w]
         cut = " and cut" if (nw, nh) != (out_w, out_h) else ""
@@ -123,7 +122,7 @@ def transfer(
     check_output_path(output, alpha)
     shape = canonical_frame(tgt_store).shape
     overrides = dict(prepare_overrides or {})
-    crop = overrides.setdefault("crop", {})
+    crop = overrides["crop"] = dict(overrides.get("crop", {}))
     crop.setdefault("size", max(shape))
     if int(crop["size"]) % 32:  # a long side no rectangle can have (an old square target)
         crop.setdefault("aspect", "square")

@@ -1,10 +1,12 @@
 """Stage ``crop``: one fixed rectangle per video around the person's whole range of motion.
 
 The canonical frame is ``(H, W)`` pixels. By default (``aspect = auto``) it has the clip's
-own aspect: ``size`` on its long side, the short side rounded to a multiple of
-``multiple`` (32, the largest downsampling factor of any method), so ``--size 512`` on a
-1080x1920 portrait clip gives 512 x 288 (H x W). ``aspect = square`` gives today's
-``size`` x ``size`` square, and ``aspect = W:H`` any other shape.
+own aspect: ``size`` on its long side, the short side a multiple of ``multiple`` (32, the
+largest downsampling factor of any method), so ``--size 512`` on a 1080x1920 portrait clip
+gives 512 x 288 (H x W). When the aspect falls between two multiples (9:16 at ``--size
+256``: 144 between 128 and 160), the crop tries both and keeps the one that leaves less
+padding (the nearer on a tie). ``aspect = square`` gives the ``size`` x ``size`` square of
+earlier versions, and ``aspect = W:H`` any other shape.
 
 The rectangle in the source is the union of the keypoint boxes of all frames (every joint
 with confidence above ``min_confidence``, clipped to the picture), grown by ``margin`` of
@@ -90,17 +92,37 @@ def parse_aspect(aspect: str) -> tuple[int, int] | None:
 
 
 def canonical_shape(cfg: CropConfig, source_width: int, source_height: int) -> tuple[int, int]:
-    """(H, W) of the canonical frames of a ``source_width`` x ``source_height`` clip."""
+    """(H, W) of the canonical frames of a ``source_width`` x ``source_height`` clip whose
+    aspect falls on a multiple (else the nearest of :func:`candidate_shapes`)."""
+    return candidate_shapes(cfg, source_width, source_height)[0]
+
+
+def candidate_shapes(
+    cfg: CropConfig, source_width: int, source_height: int
+) -> list[tuple[int, int]]:
+    """The canonical (H, W) to choose from: the one whose short side is the nearest
+    multiple of ``cfg.multiple`` to the aspect's, then, when the aspect falls between two
+    multiples, the other one (the crop keeps whichever pads less)."""
     aspect = parse_aspect(cfg.aspect) or (source_height, source_width)
     h, w = frame_shape(aspect, cfg.size, cfg.multiple)
-    if h != w and cfg.size % cfg.multiple:
+    if h == w and aspect[0] == aspect[1]:
+        return [(h, w)]
+    if cfg.size % cfg.multiple:
         raise InputError(
             f"--size {cfg.size} is not a multiple of {cfg.multiple}, which a frame of "
             f"{aspect[1]}:{aspect[0]} needs on both sides.",
             f"Use --size {max(cfg.multiple, cfg.size // cfg.multiple * cfg.multiple)}, or "
             "--aspect square.",
         )
-    return h, w
+    exact = cfg.size * min(aspect) / max(aspect) / cfg.multiple
+    lo = max(1, math.floor(exact)) * cfg.multiple
+    hi = min(cfg.size, math.ceil(exact) * cfg.multiple)
+    short = min(h, w)
+    other = hi if short == lo else lo
+    shapes = [(h, w)]
+    if other != short:
+        shapes.append((cfg.size, other) if aspect[0] > aspect[1] else (other, cfg.size))
+    return shapes
 
 
 @dataclass(frozen=True)
@@ -231,6 +253,18 @@ def choose_box(
     return CropBox(_place(cx, bw, width), _place(cy, bh, height), bw, bh, out_w, out_h)
 
 
+def choose_frame(keypoints: np.ndarray, width: int, height: int, cfg: CropConfig) -> CropBox:
+    """The crop rectangle and canonical shape for ``keypoints`` float (T, K, 3) in the source
+    pixels of a ``width`` x ``height`` video: of the :func:`candidate_shapes`, the one whose
+    rectangle leaves the least padding (the nearest aspect on a tie)."""
+    boxes = [
+        choose_box(keypoints, width, height, shape, cfg.margin, cfg.min_confidence)
+        for shape in candidate_shapes(cfg, width, height)
+    ]
+    pads = [round(b.content(width, height).padded_fraction, 9) for b in boxes]
+    return boxes[pads.index(min(pads))]
+
+
 def crop_frame(frame: np.ndarray, box: CropBox) -> np.ndarray:
     """Cut ``box`` out of ``frame`` uint8 (h, w, 3) (black outside it) and resize it:
     uint8 (H, W, 3) of the canonical frame."""
@@ -267,7 +301,7 @@ class CropStage(Stage):
             )
         aspect = parse_aspect(config.aspect)
         if aspect is not None:
-            canonical_shape(config, aspect[1], aspect[0])
+            candidate_shapes(config, aspect[1], aspect[0])
 
     def run(self, ctx: StageContext) -> None:
         cfg: CropConfig = ctx.config
@@ -275,12 +309,12 @@ class CropStage(Stage):
             raise InputError("The source video of this store is no longer at any known path.")
         ext = ctx.store.meta("extract")
         src_w, src_h = int(ext["source_width"]), int(ext["source_height"])
-        shape = canonical_shape(cfg, src_w, src_h)
         analysis = ctx.read("keypoints_analysis")
         to_source = np.array([src_w / ext["width"], src_h / ext["height"]])
         kp_src = analysis.astype(np.float64)
         kp_src[..., :2] *= to_source
-        box = choose_box(kp_src, src_w, src_h, shape, cfg.margin, cfg.min_confidence)
+        box = choose_frame(kp_src, src_w, src_h, cfg)
+        shape = box.shape
         t_count, k = analysis.shape[:2]
         ctx.create_array("frames", (t_count, *shape, 3), np.uint8)
         ctx.create_array("keypoints", (t_count, k, 3), np.float32)

@@ -15,9 +15,11 @@ from ptx.pipeline.crop import (
     CropBox,
     CropConfig,
     CropStage,
+    candidate_shapes,
     canonical_shape,
     canonical_to_source,
     choose_box,
+    choose_frame,
     crop_frame,
 )
 from ptx.pipeline.keypoints import import_overrides
@@ -101,6 +103,26 @@ def test_canonical_shape_follows_the_clip(source, size, aspect, want):
     assert (h, w) == want
     if h != w:
         assert h % 32 == 0 and w % 32 == 0 and max(h, w) == size
+
+
+def test_between_two_multiples_the_crop_keeps_the_one_that_pads_less():
+    """9:16 at --size 256: 144 lies between 128 and 160. A dancer spanning the whole height
+    of a 288x512 clip fits a 256 x 128 frame inside the picture, while 256 x 160 (the nearer)
+    would need a rectangle wider than the picture; a small one fits both and gets the
+    nearer."""
+    cfg = CropConfig(size=256)
+    assert candidate_shapes(cfg, 288, 512) == [(256, 160), (256, 128)]
+    assert candidate_shapes(cfg, 1080, 1920) == [(256, 160), (256, 128)]
+    assert candidate_shapes(CropConfig(size=512), 1080, 1920) == [(512, 288)]
+    assert candidate_shapes(CropConfig(size=100), 300, 300) == [(100, 100)]
+    tall = np.zeros((2, 25, 3))
+    tall[..., 2] = 1.0
+    tall[0, :, :2], tall[1, :, :2] = (120.0, 5.0), (170.0, 505.0)
+    box = choose_frame(tall, 288, 512, cfg)
+    assert box.shape == (256, 128) and box.content(288, 512).padded_fraction == 0.0
+    small = tall.copy()
+    small[1, :, :2] = (170.0, 300.0)
+    assert choose_frame(small, 288, 512, cfg).shape == (256, 160)
 
 
 def test_a_rectangle_needs_a_long_side_that_is_a_multiple():
