@@ -26,6 +26,12 @@ argument, and records it in the run's config and every checkpoint (``frame``: [H
 a renderer needs nothing else. Runs from before rectangular frames have no ``frame`` and
 are square (``cfg.size``). Tensors below are written (n, C, H, W).
 
+For a method's author: declare ``divisor`` when the networks downsample (D2G-Net:
+``2 ** max(uv_down, tr_down)``); build any parameter that has a size (D2G-Net's learned
+backgrounds, (V, 3, H, W)) from ``TrainSetup.shape`` in the trainer and from ``frame`` in
+``build_renderer``; never assume H == W anywhere else (keypoints are in pixels of the
+(H, W) frame, x then y).
+
 Everything else (the training loop, checkpoints, exact resume, logs, DDP, evaluation, the
 streaming renderer with context and carried state, score, transfer) is shared and knows no
 method by name. Nothing here imports torch at module level, so listing methods is cheap.
