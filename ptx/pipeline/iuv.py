@@ -17,8 +17,8 @@ from ptx.body import densepose
 from ptx.body.load import resolve_body_model
 from ptx.body.model import BodyModel, TorchBody
 from ptx.body.render import default_workers, render_sequence
-from ptx.cache.frame import canonical_frame
 from ptx.errors import InputError
+from ptx.pipeline.crop import CropBox
 from ptx.pipeline.stage import Stage, StageContext
 
 BODY_INPUTS = ("body/pose", "body/transl", "body/camera", "body/shape")
@@ -94,7 +94,7 @@ def _import_densepose(ctx: StageContext, folder: Path) -> None:
     files = densepose.densepose_files(folder)
     n = int(ctx.store.open_array("body/pose").shape[0])
     crop = ctx.store.meta("crop")
-    shape = canonical_frame(ctx.store).shape
+    shape = CropBox.from_meta(crop).shape
     if len(files) < n:
         raise InputError(
             f"{folder} has {len(files)} IUV images but the video has {n} frames.",

@@ -12,7 +12,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from ptx.body.skeleton import BODY_JOINTS, default_line_width, draw_skeleton
-from ptx.cache.frame import as_shape, canonical_frame
+from ptx.cache.frame import as_shape
+from ptx.pipeline.crop import CropBox
 from ptx.pipeline.stage import Stage, StageContext
 
 
@@ -48,7 +49,7 @@ class PoseLabelStage(Stage):
 
     def run(self, ctx: StageContext) -> None:
         cfg: PoseLabelConfig = ctx.config
-        shape = canonical_frame(ctx.store).shape
+        shape = CropBox.from_meta(ctx.store.meta("crop")).shape
         t_count = int(ctx.store.open_array("keypoints").shape[0])
         ctx.create_array("poselabel", (t_count, *shape, 3), np.uint8)
         chunk = ctx.chunk_frames
