@@ -95,7 +95,7 @@ def on_device(data: TrainData, device: torch.device) -> TrainData:
 
 def trainer(ctx: Context, method: Method, cfg: Any, data: TrainData) -> Any:
     """A new run's trainer built through the method's record, initialised from the data."""
-    t = method.build_trainer(TrainSetup(cfg, ctx.device, len(data.videos)))
+    t = method.build_trainer(TrainSetup(cfg, ctx.device, len(data.videos), frame=data.frame))
     t.init_from_data(data)
     return t
 

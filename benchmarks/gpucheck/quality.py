@@ -30,7 +30,7 @@ def measure(ctx: Context, method: Method, preset: str, target_db: float) -> dict
     cfg = config(ctx, method, preset, data_device="auto")
     data = load(ctx, method, cfg)
     vgg, perceptual = perceptual_loss(method)
-    t = method.build_trainer(TrainSetup(cfg, device, len(data.videos), vgg))
+    t = method.build_trainer(TrainSetup(cfg, device, len(data.videos), vgg, frame=data.frame))
     t.init_from_data(data)
     held = len(data.heldout_ids)
     ids, is_held = eval_ids(data, held or cfg.eval_frames)

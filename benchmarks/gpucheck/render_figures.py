@@ -52,8 +52,8 @@ def measure(ctx: Context, method: Method, preset: str) -> dict[str, Any]:
     device, plan = ctx.device, ctx.plan
     dev.free_memory(device)
     cfg, state, model = ctx.states[(method.name, preset)]
-    renderer = method.build_renderer(cfg, state, device)
     data = load(ctx, method, cfg)
+    renderer = method.build_renderer(cfg, state, device, data.frame)
     check = _inputs(data, method, cfg, min(8, plan.render_max_batch), device)  # vs fp32
     with dev.strict_fp32():
         out32, _ = renderer(check, renderer.start())

@@ -72,6 +72,7 @@ def prepare(
     *,
     workspace: PathLike | Workspace | None = None,
     size: int | None = None,
+    aspect: str | None = None,
     analysis_size: int | None = None,
     fps: float | None = None,
     start: float | None = None,
@@ -88,8 +89,9 @@ def prepare(
     progress: Any = None,
 ) -> Prepared:
     """Prepare a video file or frame folder: every stage, cached and resumable (`ptx
-    prepare`). ``settings`` are ``{stage: {field: value}}``; ``config`` a YAML file of them
-    (see :mod:`ptx.api.settings`); explicit arguments win over both."""
+    prepare`). ``size`` is the canonical frame's long side; ``aspect`` its shape (auto: the
+    clip's own, square, or W:H). ``settings`` are ``{stage: {field: value}}``; ``config`` a
+    YAML file of them (see :mod:`ptx.api.settings`); explicit arguments win over both."""
     from ptx.api.settings import prepare_settings
     from ptx.pipeline.keypoints import import_overrides
     from ptx.pipeline.runner import prepare_video
@@ -109,6 +111,8 @@ def prepare(
         overrides.setdefault("fit", {})["body"] = body
     if size is not None:
         overrides.setdefault("crop", {})["size"] = size
+    if aspect is not None:
+        overrides.setdefault("crop", {})["aspect"] = aspect
     if keypoints is not None:
         overrides.setdefault("keypoints", {}).update(import_overrides(keypoints))
     ws = workspace_of(workspace, create=True)

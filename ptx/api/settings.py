@@ -31,7 +31,7 @@ from ptx.config import build_config, field_docs
 from ptx.errors import InputError
 
 RUN_KEYS = ("subject", "subjects", "videos", "inputs", "notes", "created", "ptx_version",
-            "overrides")  # fmt: skip
+            "overrides", "frame", "canonical")  # fmt: skip
 """Keys of a saved run's config.yaml that describe the run, not settings."""
 
 

@@ -3,16 +3,18 @@
 
 The open body model, with a random shape, clothing-like textures and pose-dependent
 shading, performs a procedural motion (``ptx.body.motion``) in front of a static textured
-background, filmed by a fixed pinhole camera (focal ``FOCAL`` x size, centred). Writing a
-subject produces ``OUT.mp4`` (H.264) and beside it ``OUT_gt/``:
+background, filmed by a fixed pinhole camera (focal ``FOCAL`` x the frame's height,
+centred). Frames are ``size`` x ``size`` by default, or ``width`` x ``height`` (portrait or
+landscape: the subject keeps its size in the picture's height). Writing a subject produces
+``OUT.mp4`` (H.264) and beside it ``OUT_gt/``:
 
 - ``openpose/``: BODY_25 keypoints as OpenPose JSON, one file per frame (for
   ``ptx prepare OUT.mp4 --keypoints openpose:OUT_gt/openpose``);
-- ``gt.npz``: ``frames`` uint8 (T, S, S, 3) (the lossless images), ``keypoints`` float32
-  (T, 25, 3), ``mask`` uint8 (T, S, S) (255 on the body), ``iuv`` uint8 (T, S, S, 3),
-  ``label3d`` uint8 (T, S, S, 3), ``pose`` float32 (T, 24, 3), ``transl`` float32 (T, 3),
+- ``gt.npz``: ``frames`` uint8 (T, H, W, 3) (the lossless images), ``keypoints`` float32
+  (T, 25, 3), ``mask`` uint8 (T, H, W) (255 on the body), ``iuv`` uint8 (T, H, W, 3),
+  ``label3d`` uint8 (T, H, W, 3), ``pose`` float32 (T, 24, 3), ``transl`` float32 (T, 3),
   ``betas`` float32 (10,), ``camera`` float32 (3,) (focal, cx, cy), ``background`` uint8
-  (S, S, 3);
+  (H, W, 3);
 - ``background.png`` and ``meta.json`` (motion, seed, size, fps, frame count, model).
 
 Everything is a function of the config: the same seed gives the same arrays.
@@ -43,7 +45,7 @@ from ptx.errors import InputError
 from ptx.io.openpose import write_openpose_frames
 
 FOCAL = 0.9
-"""Focal length of the synthetic camera, in units of the frame size."""
+"""Focal length of the synthetic camera, in units of the frame's height."""
 DEPTH = 2.0
 """Distance of the subject from the camera (m)."""
 FLOOR = 0.93
@@ -57,13 +59,22 @@ class SynthConfig:
     frames: int = 64
     """Number of frames."""
     size: int = 256
-    """Frame width and height in pixels (even)."""
+    """Frame width and height in pixels (even), unless ``width`` / ``height`` are set."""
+    width: int = 0
+    """Frame width in pixels (even; 0: ``size``)."""
+    height: int = 0
+    """Frame height in pixels (even; 0: ``size``)."""
     seed: int = 0
     """Seed of everything random: shape, clothes, background, motion details."""
     fps: float = 25.0
     """Frame rate of the video."""
     supersample: int = 2
     """Render the RGB frames at this many times the size, then downsample (anti-aliasing)."""
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        """The frames' (H, W)."""
+        return self.height or self.size, self.width or self.size
 
 
 @dataclass
@@ -96,7 +107,10 @@ MAX_BYTES = 4 << 30
 def _check(cfg: SynthConfig) -> None:
     if cfg.motion not in MOTIONS:
         raise InputError(f"Unknown motion {cfg.motion!r}.", f"Choose one of {', '.join(MOTIONS)}.")
-    if cfg.size < 32 or cfg.size % 2:
+    for name, value in (("--size", cfg.size), ("--width", cfg.width), ("--height", cfg.height)):
+        if value and (value < 32 or value % 2):
+            raise InputError(f"{name} {value} must be even and at least 32.")
+    if cfg.size < 32:
         raise InputError(f"--size {cfg.size} must be even and at least 32.")
     if cfg.size > MAX_SIZE:
         raise InputError(f"--size {cfg.size} is too large.", f"Use at most {MAX_SIZE} pixels.")
@@ -114,7 +128,7 @@ def _check(cfg: SynthConfig) -> None:
         raise InputError(f"supersample {cfg.supersample} must be 1..4.")
 
 
-def _place(body: TorchBody, model: BodyModel, betas, local, yaw, sway, size: int):
+def _place(body: TorchBody, model: BodyModel, betas, local, yaw, sway):
     """Root rotation and translation that put the subject's feet on the floor line."""
     n = len(local)
     pose = local.copy()
@@ -135,13 +149,14 @@ def synth_subject(cfg: SynthConfig) -> SynthSubject:
     rng = np.random.default_rng(cfg.seed)
     model = open_body_model()
     body = TorchBody(model)
-    s, ss = cfg.size, cfg.size * cfg.supersample
+    h, w = cfg.shape
+    k = cfg.supersample
     betas = np.clip(rng.normal(0, 0.7, model.n_betas), -1.5, 1.5).astype(np.float32)
     tex = appearance.part_textures(rng)
-    bg = appearance.background(rng, s, FLOOR)
+    bg = appearance.background(rng, (h, w), FLOOR)
     local, yaw, sway = motion(cfg.motion, cfg.frames, cfg.fps, rng)
-    pose, transl = _place(body, model, betas, local, yaw, sway, s)
-    camera = np.array([FOCAL * s, s / 2, s / 2], np.float32)
+    pose, transl = _place(body, model, betas, local, yaw, sway)
+    camera = np.array([FOCAL * h, w / 2, h / 2], np.float32)
     cam_ss = camera * cfg.supersample
     verts, normals, _, kp3d = posed_numpy(body, betas, pose, transl, True)
     folds = appearance.fold_amount(appearance.fold_weights(model), pose)
@@ -149,33 +164,33 @@ def synth_subject(cfg: SynthConfig) -> SynthSubject:
 
     n = cfg.frames
     out = {
-        "frames": np.zeros((n, s, s, 3), np.uint8),
-        "mask": np.zeros((n, s, s), np.uint8),
-        "iuv": np.zeros((n, s, s, 3), np.uint8),
-        "label3d": np.zeros((n, s, s, 3), np.uint8),
+        "frames": np.zeros((n, h, w, 3), np.uint8),
+        "mask": np.zeros((n, h, w), np.uint8),
+        "iuv": np.zeros((n, h, w, 3), np.uint8),
+        "label3d": np.zeros((n, h, w, 3), np.uint8),
     }
     for t in range(n):
-        fr = render_frame(model, verts[t], camera, (s, s), normals[t])
+        fr = render_frame(model, verts[t], camera, (h, w), normals[t])
         out["iuv"][t] = iuv_image(fr)
         out["label3d"][t] = label3d_image(fr)
         out["mask"][t] = np.where(fr.face >= 0, 255, 0)
-        big = render_frame(model, verts[t], cam_ss, (ss, ss), normals[t], folds[t])
+        big = render_frame(model, verts[t], cam_ss, (h * k, w * k), normals[t], folds[t])
         on = big.face >= 0
-        colour = np.zeros((ss, ss, 3), np.float32)
+        colour = np.zeros((h * k, w * k, 3), np.float32)
         colour[on] = appearance.shade(
             tex, big.part[on], big.uv[on], big.normal[on], big.extra[on][:, 0]
         )
         alpha = on.astype(np.float32)
         if cfg.supersample > 1:  # box-filter the premultiplied colour and the coverage
-            colour = cv2.resize(colour, (s, s), interpolation=cv2.INTER_AREA)
-            alpha = cv2.resize(alpha, (s, s), interpolation=cv2.INTER_AREA)
+            colour = cv2.resize(colour, (w, h), interpolation=cv2.INTER_AREA)
+            alpha = cv2.resize(alpha, (w, h), interpolation=cv2.INTER_AREA)
         img = colour + bg_f * (1.0 - alpha[..., None])
         out["frames"][t] = np.clip(img * 255 + 0.5, 0, 255).astype(np.uint8)
     kp = np.zeros((n, 25, 3), np.float32)
     z = np.maximum(kp3d[..., 2], 1e-6)
     kp[..., 0] = camera[0] * kp3d[..., 0] / z + camera[1]
     kp[..., 1] = camera[0] * kp3d[..., 1] / z + camera[2]
-    inside = (kp[..., 0] >= 0) & (kp[..., 0] < s) & (kp[..., 1] >= 0) & (kp[..., 1] < s)
+    inside = (kp[..., 0] >= 0) & (kp[..., 0] < w) & (kp[..., 1] >= 0) & (kp[..., 1] < h)
     kp[..., 2] = inside.astype(np.float32)
     return SynthSubject(
         config=cfg,

@@ -30,8 +30,13 @@ from ptx.cache.records import StageRecord
 from ptx.cache.workspace import Workspace
 from ptx.errors import DamagedError, PtxError, StageError
 
-SCHEMA_VERSION = 1
-"""Version of the arrays' layout and meaning; stored in the group attributes."""
+SCHEMA_VERSION = 2
+"""Version of the arrays' layout and meaning; stored in the group attributes.
+
+1: square canonical frames (S, S). 2: canonical frames (H, W) that follow the person
+(``ptx.cache.frame``); the crop records the frame's shape and where the picture is in it.
+A schema-1 store still reads (its frames are square); preparing it again re-crops it and
+marks it 2."""
 
 
 def default_chunk_frames() -> int:
@@ -130,6 +135,17 @@ class VideoStore:
         (self.zarr_path / "zarr.json").unlink(missing_ok=True)
         self._group = None
         self.group.attrs.update({"schema_version": SCHEMA_VERSION, "created_by": __version__})
+
+    def mark_schema(self) -> None:
+        """Record that the arrays follow this ptx's schema (the crop stage calls it when it
+        writes a video's canonical frames)."""
+        if self.group.attrs.get("schema_version", 0) < SCHEMA_VERSION:
+            self.group.attrs["schema_version"] = SCHEMA_VERSION
+
+    @property
+    def schema(self) -> int:
+        """The schema version the store's arrays were written with (0: unknown)."""
+        return int(self.group.attrs.get("schema_version", 0))
 
     def create_array(
         self,

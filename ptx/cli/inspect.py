@@ -30,7 +30,7 @@ def inspect(
         None, "--output", "-o", help="PNG to write (default: WORKSPACE/outputs/inspect/...)."
     ),
     frames: int = typer.Option(12, "--frames", help="How many frames to show."),
-    tile: int = typer.Option(256, "--tile", help="Side of each picture in pixels."),
+    tile: int = typer.Option(256, "--tile", help="Long side of each picture in pixels."),
     workspace: Path | None = workspace_option(),
 ) -> None:
     """Write a contact sheet: sampled frames with skeletons, masks and pose labels."""

@@ -35,7 +35,12 @@ def prepare(
     end: float | None = typer.Option(None, help="End time in seconds (default: the end)."),
     max_frames: int | None = typer.Option(None, help="Keep at most this many frames."),
     size: int | None = typer.Option(
-        None, "--size", help="Side of the canonical square frames in pixels (default 512)."
+        None, "--size", help="Long side of the canonical frames in pixels (default 512)."
+    ),
+    aspect: str | None = typer.Option(
+        None,
+        "--aspect",
+        help="Shape of the canonical frames: auto (the clip's, default), square, or W:H.",
     ),
     keypoints: str | None = typer.Option(
         None,
@@ -68,7 +73,8 @@ def prepare(
     try:
         with reporter:
             result = api_prepare(
-                video, subject, workspace=ws, size=size, analysis_size=analysis_size, fps=fps,
+                video, subject, workspace=ws, size=size, aspect=aspect, analysis_size=analysis_size,
+                fps=fps,
                 start=start, end=end, max_frames=max_frames, keypoints=keypoints, iuv=iuv,
                 body=body, strict=strict, settings=parse_assignments(set_), config=config,
                 force=force, until=until, progress=reporter,

@@ -14,8 +14,10 @@ from ptx.perform.score import METRICS, ScoreResult
 _FORMATS = {
     "ssim": ".4f",
     "r_ssim": ".4f",
+    "person_ssim": ".4f",
     "psnr": ".2f",
     "r_psnr": ".2f",
+    "person_psnr": ".2f",
     "lpips": ".4f",
     "fid": ".2f",
 }
@@ -55,10 +57,10 @@ def score_command(
         table.add_column(f"{res.method} {res.run}", justify="right")
     if len(results) == 1:
         table.add_column("note")
-    for name in METRICS:
-        row = [_fmt(name, res.results[name]) for res in results]
+    for name in _ROWS:
+        row = [_fmt(name, _value(res, name)) for res in results]
         if len(results) == 1:
-            row.append(results[0].reasons.get(name, ""))
+            row.append(results[0].reasons.get(name, "") or _scope(results[0], name))
         table.add_row(name, *row)
     out_console.print(table)
     _explain(results[0])
@@ -75,11 +77,38 @@ def score_command(
         out_console.print(f"Report in {report}", highlight=False)
 
 
+_PERSON = ("person_ssim", "person_psnr")
+_ROWS = (*METRICS[:2], *_PERSON, *METRICS[2:])
+"""The table's rows: the whole-picture metrics, then their person-only variants."""
+
+
+def _value(res: ScoreResult, name: str) -> float | None:
+    return res.extra.get(name) if name in _PERSON else res.results[name]
+
+
+def _scope(res: ScoreResult, name: str) -> str:
+    """What a row measures over."""
+    if name in _PERSON:
+        return "person only (real mask)"
+    if name in ("ssim", "psnr", "r_ssim", "r_psnr"):
+        padded = float(res.extra.get("padded_fraction", 0.0))
+        if padded > 0:
+            return f"whole picture; padding ({padded:.0%} of the frame) excluded"
+        return "whole frame (no padding)"
+    return ""
+
+
 def _explain(res: ScoreResult) -> None:
     x = res.extra
+    h, w = x.get("frame", [x["size"], x["size"]])
+    padded = float(x.get("padded_fraction", 0.0))
+    where = (
+        f"over the picture (padding, {padded:.1%} of the frame, excluded)"
+        if padded > 0
+        else "over the whole frame (no padding)"
+    )
     out_console.print(
-        f"{x['frames']} held-out frames at {x['size']} px, checkpoint {res.checkpoint}; "
-        f"whole-frame SSIM/PSNR (background included); person-only PSNR "
-        f"{_fmt('psnr', x['person_psnr'])}, SSIM {_fmt('ssim', x['person_ssim'])}.",
+        f"{x['frames']} held-out frames at {w}x{h} (W x H), checkpoint {res.checkpoint}; "
+        f"SSIM/PSNR {where}, background included; person_* over the real person mask only.",
         highlight=False,
     )

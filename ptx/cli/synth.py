@@ -16,15 +16,26 @@ def synth(
     motion: str = typer.Option("dance", "--motion", "-m", help="dance, walk or wave."),
     frames: int = typer.Option(64, "--frames", "-n", help="Number of frames."),
     size: int = typer.Option(256, "--size", help="Frame width and height in pixels (even)."),
+    width: int | None = typer.Option(
+        None, "--width", help="Frame width in pixels (even; default --size): portrait or landscape."
+    ),
+    height: int | None = typer.Option(
+        None, "--height", help="Frame height in pixels (even; default --size)."
+    ),
     seed: int = typer.Option(0, "--seed", help="Seed: the same seed gives the same subject."),
     fps: float = typer.Option(25.0, "--fps", help="Frame rate."),
 ) -> None:
     """Render the open body model dancing, walking or waving in front of a static
     background, and write its ground truth (keypoints, masks, IUV, body) beside the video."""
     t0 = time.perf_counter()
-    gt = synthesize(out, SynthConfig(motion=motion, frames=frames, size=size, seed=seed, fps=fps))
+    cfg = SynthConfig(
+        motion=motion, frames=frames, size=size, width=width or 0, height=height or 0,
+        seed=seed, fps=fps,
+    )  # fmt: skip
+    gt = synthesize(out, cfg)
+    h, w = cfg.shape
     out_console.print(
-        f"Wrote [bold]{out}[/] ({frames} frames, {size}x{size}, {motion}, seed {seed}) and its "
+        f"Wrote [bold]{out}[/] ({frames} frames, {w}x{h}, {motion}, seed {seed}) and its "
         f"ground truth in {gt}/ in {time.perf_counter() - t0:.1f} s.\n"
         f"Prepare it with: ptx prepare {out} --keypoints openpose:{gt / 'openpose'}",
         highlight=False,

@@ -53,7 +53,10 @@ def transfer(
     side_by_side: bool = typer.Option(False, "--side-by-side", help="Write source | result."),
     keep_audio: bool = typer.Option(False, "--keep-audio", help="Copy the source's audio."),
     output_size: int | None = typer.Option(
-        None, "--output-size", help="Resize the result to this many pixels (default: model size)."
+        None,
+        "--output-size",
+        help="Long side of the result in pixels (default: the model's); the aspect is the "
+        "target's canonical frame's.",
     ),
     start: float | None = typer.Option(None, help="Start of the source, seconds (default 0)."),
     end: float | None = typer.Option(None, help="End of the source, seconds (default: its end)."),

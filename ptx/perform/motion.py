@@ -40,7 +40,13 @@ from ptx.io.comfyui import is_comfyui, read_comfyui
 from ptx.io.openpose import read_openpose_frames
 from ptx.io.smpl_motion import CAMERA, Motion, read_motion
 from ptx.io.video import MIN_FRAMES
-from ptx.perform.retarget_render import PoseSequenceConditions, RetargetConditions, fitted_body
+from ptx.perform.retarget_render import (
+    PoseSequenceConditions,
+    RetargetConditions,
+    fit_inside,
+    fitted_body,
+    frame_of,
+)
 
 KINDS = ("openpose", "comfyui", "coco17", "smpl")
 """Pose file kinds, as written before the colon of a spec."""
@@ -169,19 +175,20 @@ class MotionConditions(RetargetConditions):
 
     def __init__(self, motion: Motion, target: VideoStore) -> None:
         self.mode, self.source, self.target = "3d", None, target
-        self.size = int(target.open_array("frames").shape[1])
+        self.shape = frame_of(target)
+        h, w = self.shape
         self.model, self.body, self.betas = fitted_body(target)
         tgt_cam = np.median(target.read("body/camera"), axis=0).astype(np.float32)
         if motion.coordinates == CAMERA:
             pose, transl, cam = motion.pose, motion.trans, motion.camera
-            src_size = int(max(motion.camera_size or (self.size,)))
+            picture = tuple(motion.camera_size) if motion.camera_size else self.shape
         else:
             pose, transl = amass_to_camera(motion.pose, motion.trans)
-            transl[:, 2] += tgt_cam[0] * PERSON_HEIGHT / (0.7 * self.size)
-            cam = np.tile(np.array([tgt_cam[0], self.size / 2, self.size / 2], np.float32),
-                          (len(pose), 1))  # fmt: skip
-            src_size = self.size
-        self._place_3d(target.read("keypoints"), pose, transl, cam, src_size)
+            transl[:, 2] += tgt_cam[0] * PERSON_HEIGHT / (0.7 * h)
+            cam = np.tile(np.array([tgt_cam[0], w / 2, h / 2], np.float32), (len(pose), 1))
+            picture = self.shape
+        self.pre_scale, self.pre_shift = fit_inside(picture, self.shape)
+        self._place_3d(target.read("keypoints"), pose, transl, cam)
 
 
 def pose_conditions(

@@ -2,10 +2,10 @@
 through it, composite.
 
 The conditions of a sequence come from a :class:`ConditionSource` (a subject's own
-prepared arrays, or a retargeted source video) in chunks of frames at any square size;
-they are resized to the model's resolution exactly as training resized them, encoded by
-the method's pose encoding (the same function training uses), stacked over the method's
-frame window and rendered in batches. The streaming keeps the frames a window needs from
+prepared arrays, or a retargeted source video) in chunks of frames in the target's
+canonical frame (H, W); they are resized to the model's frame exactly as training resized
+them, encoded by the method's pose encoding (the same function training uses), stacked
+over the method's frame window and rendered in batches. The streaming keeps the frames a window needs from
 before a batch (context) and reads ahead the frames it needs after it (lookahead); a
 method that feeds back its previous output gets its carried state across batches. At a
 sequence's ends the nearest frame repeats, as in training. Memory does not grow with the
@@ -20,10 +20,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
+import cv2
 import numpy as np
 import torch
 
 from ptx.cache.checkpoints import load_checkpoint, resolve_checkpoint
+from ptx.cache.frame import as_shape, frame_shape, same_aspect
 from ptx.cache.runs import latest_run, list_runs, read_run_config, runs_dir, subject_runs
 from ptx.cache.store import VideoStore
 from ptx.cache.workspace import Workspace, validate_name
@@ -50,12 +52,23 @@ class LoadedModel:
     device: torch.device
     videos: list[dict]
     """The training videos (their order is the order of the learned backgrounds)."""
+    frame: tuple[int, int] = (0, 0)
+    """The run's frame (H, W): what the model renders."""
+    canonical: tuple[int, int] = (0, 0)
+    """The canonical frame (H, W) of the subject it trained on (the aspect of its output)."""
     notes: list[str] = field(default_factory=list)
     """What the user should know about the loading (a damaged checkpoint skipped, ...)."""
 
     @property
     def size(self) -> int:
+        """The frame's long side (``cfg.size``)."""
         return int(self.cfg.size)
+
+    def output_shape(self, long_side: int | None = None) -> tuple[int, int]:
+        """(H, W) of a written result: the subject's canonical aspect with ``long_side``
+        (default the model's) on its long side, both sides even (for the video encoder).
+        A square model gives its own square frame."""
+        return frame_shape(self.canonical, long_side or max(self.frame), 2)
 
     @property
     def inputs(self) -> tuple[str, ...]:
@@ -100,7 +113,9 @@ def load_model(run_dir: Path, device: str = "auto") -> LoadedModel:
     method = get_method(data.get("method", "d2g"))
     cfg = method.config_from_dict(data["config"])
     dev = resolve_device(device)
-    renderer = method.build_renderer(cfg, data["trainer"], dev)
+    frame = as_shape(tuple(data.get("frame") or (cfg.size, cfg.size)))  # old runs: square
+    canonical = as_shape(tuple(data.get("canonical") or frame))
+    renderer = method.build_renderer(cfg, data["trainer"], dev, frame)
     try:
         videos = read_run_config(run_dir).get("videos", [])
     except DamagedError as exc:
@@ -110,20 +125,20 @@ def load_model(run_dir: Path, device: str = "auto") -> LoadedModel:
         videos = []
     return LoadedModel(
         method, cfg, renderer, method.encoding(cfg), method.window(cfg), Path(run_dir), ckpt,
-        int(data.get("step", 0)), dev, videos, notes,
+        int(data.get("step", 0)), dev, videos, frame, canonical, notes,
     )  # fmt: skip
 
 
 class ConditionSource(Protocol):
-    """Per-frame conditions of a sequence, square arrays of one size."""
+    """Per-frame conditions of a sequence, in frames of one (H, W)."""
 
-    size: int
-    """Side of its square frames in pixels."""
+    shape: tuple[int, int]
+    """(H, W) of its frames in pixels (the target's canonical frame)."""
 
     def __len__(self) -> int: ...
 
     def chunk(self, start: int, stop: int, names: tuple[str, ...]) -> dict[str, np.ndarray]:
-        """The arrays ``names`` for frames [start, stop): images uint8 (n, S, S[, C]) (e.g.
+        """The arrays ``names`` for frames [start, stop): images uint8 (n, H, W[, C]) (e.g.
         ``poselabel``, ``label3d``, ``iuv``), ``keypoints`` float (n, K, 3) in pixels."""
         ...
 
@@ -133,8 +148,9 @@ class StoreConditions:
 
     def __init__(self, store: VideoStore, start: int = 0, stop: int | None = None) -> None:
         self.store = store
-        total = store.open_array("frames").shape[0]
-        self.size = int(store.open_array("frames").shape[1])
+        frames = store.open_array("frames")
+        total = frames.shape[0]
+        self.shape = (int(frames.shape[1]), int(frames.shape[2]))
         self.start, self.stop = start, total if stop is None else min(stop, total)
 
     def __len__(self) -> int:
@@ -155,27 +171,28 @@ class StoreConditions:
 class RenderedChunk:
     start: int
     rgb: np.ndarray
-    """uint8 (n, S, S, 3): the composite (or the foreground when rendering with alpha)."""
+    """uint8 (n, H, W, 3) at the model's frame: the composite (or the foreground when
+    rendering with alpha)."""
     alpha: np.ndarray
-    """uint8 (n, S, S): person opacity x 255."""
+    """uint8 (n, H, W): person opacity x 255."""
 
 
 def _to_uint8(x: torch.Tensor) -> np.ndarray:
-    """float (n, C, S, S) in [-1, 1] -> uint8 (n, S, S, C)."""
+    """float (n, C, H, W) in [-1, 1] -> uint8 (n, H, W, C)."""
     y = ((x.clamp(-1, 1) + 1) * 127.5).round_().to(torch.uint8)
     return y.permute(0, 2, 3, 1).cpu().numpy()
 
 
 def _model_inputs(
-    model: LoadedModel, got: dict[str, np.ndarray], src: int
+    model: LoadedModel, got: dict[str, np.ndarray], src: tuple[int, int]
 ) -> dict[str, torch.Tensor]:
-    """A chunk of conditions at the source's size -> tensors at the model's, on its device."""
+    """A chunk of conditions in the source's frame -> tensors at the model's, on its device."""
     out = {}
     for name, x in got.items():
         if name == "keypoints":
-            out[name] = resize_keypoints(x, src, model.size).to(model.device)
+            out[name] = resize_keypoints(x, src, model.frame).to(model.device)
         else:
-            out[name] = resize_array(name, x, model.size).to(model.device)
+            out[name] = resize_array(name, x, model.frame).to(model.device)
     return out
 
 
@@ -191,15 +208,16 @@ def render_conditions(
     """Render every frame of ``source``, ``batch`` frames at a time (see the module
     docstring).
 
-    ``background``: uint8 (S', S', 3) to composite over (resized to the model size), or None
+    ``background``: uint8 (H', W', 3) to composite over (resized to the model's frame), or None
     for the learned background of training video ``video``. With ``foreground_only`` the
     chunks carry the person's colours (for output with alpha) instead of the composite."""
+    check_aspect(model, source.shape)
     n, win, enc = len(source), model.window, model.encoding
     own = model.method.render_arrays(model.cfg)
     bg = None
     if background is not None:
-        bg = unit(resize_array("background", background[None], model.size).to(model.device))
-    encoded: dict[int, torch.Tensor] = {}  # frame -> its encoding (C, S, S)
+        bg = unit(resize_array("background", background[None], model.frame).to(model.device))
+    encoded: dict[int, torch.Tensor] = {}  # frame -> its encoding (C, H, W)
     arrays: dict[int, dict[str, torch.Tensor]] = {}  # frame -> the renderer's own inputs
     loaded = 0
     state = model.renderer.start()
@@ -207,7 +225,7 @@ def render_conditions(
         stop = min(start + batch, n)
         want = min(n, stop + win.after)
         if want > loaded:
-            got = _model_inputs(model, source.chunk(loaded, want, model.inputs), source.size)
+            got = _model_inputs(model, source.chunk(loaded, want, model.inputs), source.shape)
             codes = enc({k: got[k] for k in enc.arrays})
             for i in range(want - loaded):
                 encoded[loaded + i] = codes[i]
@@ -227,6 +245,19 @@ def render_conditions(
         yield RenderedChunk(start, _to_uint8(out.fg if foreground_only else out.output), alpha)
 
 
+def check_aspect(model: LoadedModel, shape: tuple[int, int]) -> None:
+    """Raise InputError when conditions in frames of ``shape`` (H, W) do not have the
+    aspect of the frames the model trained on (its subject was prepared again with another
+    shape since)."""
+    if not same_aspect(tuple(shape), model.canonical):
+        (h, w), (mh, mw) = shape, model.canonical
+        raise InputError(
+            f"Run {model.run_dir.name} trained on {mw}x{mh} (W x H) frames, but these are "
+            f"{w}x{h}: the subject's video was prepared again with another shape since.",
+            f"Train a new run, or prepare the video again with --aspect {mw}:{mh}.",
+        )
+
+
 def render_fps(model: LoadedModel, source: ConditionSource, frames: int = 32) -> float:
     """Model-only render speed (frames/s) over the first ``frames`` frames."""
     n = min(frames, len(source))
@@ -238,13 +269,24 @@ def render_fps(model: LoadedModel, source: ConditionSource, frames: int = 32) ->
 
 class _Head:
     def __init__(self, source: ConditionSource, n: int) -> None:
-        self.source, self.n, self.size = source, n, source.size
+        self.source, self.n, self.shape = source, n, source.shape
 
     def __len__(self) -> int:
         return self.n
 
     def chunk(self, start: int, stop: int, names: tuple[str, ...]) -> dict[str, np.ndarray]:
         return self.source.chunk(start, stop, names)
+
+
+def fit_image(img: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+    """``img`` uint8 (h, w, C) resized to ``shape`` (H, W) (cubic when enlarging, area when
+    shrinking); returned as is when it has that size."""
+    h, w = shape
+    if img.shape[:2] == (h, w):
+        return img
+    grow = h * w > img.shape[0] * img.shape[1]
+    out = cv2.resize(img, (w, h), interpolation=cv2.INTER_CUBIC if grow else cv2.INTER_AREA)
+    return out.reshape(h, w, *img.shape[2:])
 
 
 def heldout_start(model: LoadedModel, video: str, count: int) -> int:
@@ -273,7 +315,7 @@ class PickedConditions:
     """The frames ``indices`` (ascending) of another condition source, as a sequence."""
 
     def __init__(self, source: ConditionSource, indices: np.ndarray) -> None:
-        self.source, self.indices, self.size = source, np.asarray(indices), source.size
+        self.source, self.indices, self.shape = source, np.asarray(indices), source.shape
 
     def __len__(self) -> int:
         return len(self.indices)
@@ -327,10 +369,11 @@ def render_sequence_video(
         idx = frame_indices(n - first, own_fps, out_fps, start, end, max_frames)
         source = PickedConditions(StoreConditions(store, first, n), idx)
     t0, count = time.perf_counter(), 0
-    with VideoWriter(output, out_fps, (model.size, model.size)) as writer:
+    h, w = model.output_shape()
+    with VideoWriter(output, out_fps, (w, h)) as writer:
         for chunk in render_conditions(model, source):
             for img in chunk.rgb:
-                writer.write(img)
+                writer.write(fit_image(img, (h, w)))
                 count += 1
     speed = count / max(time.perf_counter() - t0, 1e-9)
     return RenderResult(Path(output), count, out_fps, speed, run_dir, notes)

@@ -3,7 +3,9 @@
 1. The source goes through the same cached stages as any video (up to the last one the
    model's method needs, and the body fit for ``--retarget 3d``; a second transfer from the
    same source reuses them). It joins no subject: it is motion, not a person to train.
-2. Its motion is retargeted to the target (:mod:`ptx.perform.retarget_render`).
+2. Its motion is retargeted to the target (:mod:`ptx.perform.retarget_render`), into the
+   target's canonical frame, whatever the source's shape: the target's frame decides the
+   output.
 3. The target's model renders the sequence chunk by chunk (memory does not grow with the
    source's length) over the learned background, a given image, or alone with alpha.
 4. The result is encoded at the source's frame rate, with its audio on request.
@@ -23,11 +25,18 @@ from typing import Any
 import cv2
 import numpy as np
 
+from ptx.cache.frame import canonical_frame
 from ptx.cache.store import VideoStore
 from ptx.cache.workspace import Workspace, name_from_path
 from ptx.errors import InputError
 from ptx.io.writer import VideoWriter, check_output_path, side_by_side
-from ptx.perform.render import LoadedModel, load_model, render_conditions, resolve_run
+from ptx.perform.render import (
+    LoadedModel,
+    fit_image,
+    load_model,
+    render_conditions,
+    resolve_run,
+)
 from ptx.perform.retarget_render import MODES, RetargetConditions
 from ptx.pipeline.runner import prepare_video
 from ptx.pipeline.stage import NullReporter
@@ -55,16 +64,24 @@ def subject_store(ws: Workspace, subject: str, index: int = 0) -> VideoStore:
     return VideoStore(ws, videos[min(index, len(videos) - 1)])
 
 
-def load_background(path: Path, size: int, notes: list[str]) -> np.ndarray:
-    """An RGB background image resized to ``size`` x ``size`` (the change is noted)."""
+def load_background(path: Path, shape: int | tuple[int, int], notes: list[str]) -> np.ndarray:
+    """An RGB background image for a frame of ``shape`` (H, W) (or the side of a square):
+    scaled to cover it and cut to it around the centre, keeping its aspect (the change is
+    noted)."""
     img = cv2.imread(str(path), cv2.IMREAD_COLOR) if Path(path).is_file() else None
     if img is None:
         raise InputError(f"Cannot read background image {path}.", "Give a PNG or JPEG file.")
+    out_h, out_w = (shape, shape) if isinstance(shape, int) else shape
     h, w = img.shape[:2]
-    if (h, w) != (size, size):
-        notes.append(f"background {path.name} resized from {w}x{h} to {size}x{size}")
-        img = cv2.resize(img, (size, size), interpolation=cv2.INTER_AREA)
-    return cv2.cvtColor(img, cv2.COLOR_BGR2RGB)
+    if (h, w) != (out_h, out_w):
+        s = max(out_w / w, out_h / h)
+        nw, nh = max(out_w, round(w * s)), max(out_h, round(h * s))
+        img = cv2.resize(img, (nw, nh), interpolation=cv2.INTER_AREA)
+        x0, y0 = (nw - out_w) // 2, (nh - out_h) // 2
+        img = img[y0 : y0 + out_h, x0 : x0 + out_w]
+        cut = " and cut" if (nw, nh) != (out_w, out_h) else ""
+        notes.append(f"background {path.name} resized{cut} from {w}x{h} to {out_w}x{out_h}")
+    return cv2.cvtColor(np.ascontiguousarray(img), cv2.COLOR_BGR2RGB)
 
 
 def source_stages(model: LoadedModel, retarget: str) -> str:
@@ -126,7 +143,7 @@ def transfer(
     if model is None:
         model = load_model(resolve_run(ws, target, run, method), device)
     tgt_store = subject_store(ws, target)
-    size = int(tgt_store.open_array("frames").shape[1])
+    shape = canonical_frame(tgt_store).shape
     notes: list[str] = list(model.notes)
     src_store = None
     if poses is not None:  # motion from a pose file: no source video to show or hear
@@ -140,7 +157,10 @@ def transfer(
             notes.append(f"{source.name} is a pose file; the result is silent")
     else:
         overrides = {k: dict(v) for k, v in (prepare_overrides or {}).items()}
-        overrides.setdefault("crop", {}).setdefault("size", size)
+        crop = overrides.setdefault("crop", {})
+        crop.setdefault("size", max(shape))
+        if int(crop["size"]) % 32:  # a long side no rectangle can have (an old square target)
+            crop.setdefault("aspect", "square")
         trim = {"start": start, "end": end, "max_frames": max_frames, "fps": fps}
         overrides.setdefault("extract", {}).update({k: v for k, v in trim.items() if v is not None})
         prepared = prepare_video(
@@ -152,7 +172,7 @@ def transfer(
             notes.append(f"{source.name} has no audio track; the result is silent")
         conds = RetargetConditions(src_store, tgt_store, retarget)
         out_fps = float(src_store.meta("extract")["fps"])
-    bg = load_background(background, size, notes) if background is not None else None
+    bg = load_background(background, shape, notes) if background is not None else None
     t0 = time.perf_counter()
     frames = _write(model, conds, src_store, output, bg, alpha, side, keep_audio, output_size,
                     reporter, out_fps)  # fmt: skip
@@ -176,13 +196,17 @@ def _write(
     fps: float,
 ) -> int:
     meta = src_store.meta("extract") if src_store is not None else {}
-    out_size = output_size or model.size
-    width = out_size * (2 if side else 1)
+    out_h, out_w = model.output_shape(output_size)
+    if side and src_store is not None:  # the source's frame at the result's height, then it
+        src_h, src_w = canonical_frame(src_store).shape
+        out_full = max(1, round(src_w * out_h / src_h)) + out_w
+    else:
+        out_full = out_w
     audio = None
     if keep_audio and src_store is not None and meta.get("has_audio"):
         audio = src_store.workspace.source_path(src_store.video_id)
     writer = VideoWriter(
-        output, fps, (width, out_size), alpha=alpha, audio_from=audio,
+        output, fps, (out_full, out_h), alpha=alpha, audio_from=audio,
         audio_start=float(meta.get("start", 0.0)),
     )  # fmt: skip
     if hasattr(reporter, "render_start"):
@@ -191,10 +215,10 @@ def _write(
     with writer:
         for chunk in render_conditions(model, conds, background=bg, foreground_only=alpha):
             for i in range(len(chunk.rgb)):
-                img = _resize(chunk.rgb[i], out_size)
+                img = fit_image(chunk.rgb[i], (out_h, out_w))
                 if alpha:
-                    a = _resize(chunk.alpha[i][..., None], out_size)
-                    img = np.concatenate([img, a.reshape(out_size, out_size, 1)], -1)
+                    a = fit_image(chunk.alpha[i][..., None], (out_h, out_w))
+                    img = np.concatenate([img, a.reshape(out_h, out_w, 1)], -1)
                 elif side and src_store is not None:
                     src = src_store.read("frames", chunk.start + i, chunk.start + i + 1)[0]
                     img = side_by_side(src, img)
@@ -203,10 +227,3 @@ def _write(
             if hasattr(reporter, "render_advance"):
                 reporter.render_advance(len(chunk.rgb))
     return count
-
-
-def _resize(img: np.ndarray, size: int) -> np.ndarray:
-    if img.shape[0] == size:
-        return img
-    interp = cv2.INTER_CUBIC if size > img.shape[0] else cv2.INTER_AREA
-    return cv2.resize(img, (size, size), interpolation=interp)

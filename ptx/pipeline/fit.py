@@ -8,10 +8,12 @@ is a pinhole whose focal length is ``focal`` times the source video's long side 
 
 Outputs (float32): ``body/pose`` (T, 24, 3) axis-angle (joint 0 = orientation in camera
 space), ``body/transl`` (T, 3) metres, ``body/camera`` (T, 3) focal, cx, cy in canonical
-pixels, ``body/keypoints`` (T, 25, 3) the fitted BODY_25 points, ``body/error`` (T,) mean
-distance in pixels between fitted and detected keypoints, ``body/shape`` (10,). Metadata:
-the body model (``body``, and ``body_spec`` to load it again), frame size, mean error, the
-frames fitted poorly.
+pixels (cx, cy: the centre of the H x W frame), ``body/keypoints`` (T, 25, 3) the fitted
+BODY_25 points, ``body/error`` (T,) mean distance in pixels between fitted and detected
+keypoints, ``body/shape`` (10,). Metadata:
+the body model (``body``, and ``body_spec`` to load it again), the frame's long side
+(``size``) and ``height``, ``width``, mean error (a fraction of the long side), the frames
+fitted poorly.
 """
 
 from __future__ import annotations
@@ -70,7 +72,7 @@ def fit_config(cfg: FitStageConfig) -> FitConfig:
 
 def canonical_focal(ctx: StageContext, size: int, focal: float) -> float:
     """Focal length in canonical pixels: ``focal`` x the source's long side, scaled by the
-    crop (frame size when no crop was recorded)."""
+    crop (x the frame's long side ``size`` when no crop was recorded)."""
     try:
         crop = ctx.store.meta("crop")
         long_side = max(int(crop["source_width"]), int(crop["source_height"]))
@@ -103,9 +105,10 @@ class FitStage(Stage):
         if fallback:
             ctx.gate([fallback], kind="weights")  # --strict: MissingWeightsError, no fit
         kp = ctx.read("keypoints")[:, :25].astype(np.float32)
-        n, size = len(kp), int(ctx.store.open_array("mask").shape[1])
+        h, w = (int(v) for v in ctx.store.open_array("mask").shape[1:3])
+        n, size, frame = len(kp), max(h, w), (h, w)
         focal = canonical_focal(ctx, size, cfg.focal)
-        camera = np.tile(np.array([focal, size / 2, size / 2], np.float32), (n, 1))
+        camera = np.tile(np.array([focal, w / 2, h / 2], np.float32), (n, 1))
         lib = fit_config(cfg)
         chunk = ctx.chunk_frames
         for name, shape in zip(OUTPUTS, ((n, 24, 3), (n, 3), (n, 3), (n, 25, 3), (n,))):
@@ -123,13 +126,13 @@ class FitStage(Stage):
         betas = ctx.record.meta.get("betas") if resumed else None
         whole = None
         if betas is None and single:  # one window: shape and pose at once
-            whole = fit_body(model, kp, size, ctx.read("mask"), camera, lib, None, True, device)
+            whole = fit_body(model, kp, frame, ctx.read("mask"), camera, lib, None, True, device)
             betas = whole.betas.tolist()
         elif betas is None:  # the shape from frames spread over the video, masks read one by one
             pick = np.unique(np.linspace(0, n - 1, min(n, cfg.shape_frames)).round().astype(int))
             masks = np.concatenate([ctx.read("mask", i, i + 1) for i in pick])
             shape_fit = fit_body(
-                model, kp[pick], size, masks, camera[pick], lib, None, False, device
+                model, kp[pick], frame, masks, camera[pick], lib, None, False, device
             )
             betas = shape_fit.betas.tolist()
         betas_arr = np.asarray(betas, np.float32)
@@ -139,6 +142,8 @@ class FitStage(Stage):
             body_spec=spec_of(model, cfg.body),
             body_requested=cfg.body,
             size=size,
+            height=h,
+            width=w,
             focal=focal,
             betas=[float(b) for b in betas],
         )
@@ -150,7 +155,7 @@ class FitStage(Stage):
             else:
                 m = ctx.read("mask", lo, hi)
                 res = fit_body(
-                    model, kp[lo:hi], size, m, camera[lo:hi], lib, betas_arr, True, device
+                    model, kp[lo:hi], frame, m, camera[lo:hi], lib, betas_arr, True, device
                 )
             core = slice(a - lo, b - lo)
             for name, arr in zip(

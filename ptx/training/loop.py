@@ -79,7 +79,7 @@ def evaluate(
 
 @torch.no_grad()
 def render_sheet(trainer: Trainer, data: TrainData, ids: torch.Tensor, device) -> Any:
-    """uint8 (H, W, 3): one row per frame: real | the method's eval images."""
+    """uint8 (rows, cols, 3): one row per frame: real | the method's eval images."""
     b = data.images(ids[:4], device)
     images = trainer.eval_images(b)
     rows = [[b.real[i], *(img[i] for img in images.values())] for i in range(len(b.real))]
@@ -156,6 +156,8 @@ def run_training(
     def checkpoint(at: int) -> Path:
         payload = {
             "method": method.name,
+            "frame": list(data.frame),
+            "canonical": list(data.canonical or data.frame),
             "trainer": trainer.state_dict(),
             "sampler": gather_samplers(sampler, world),
             "rng": rng_state(),

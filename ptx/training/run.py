@@ -116,7 +116,9 @@ def train(
     data = load_subject_data(ws, [subject], m, cfg)
     vgg, vgg_note = perceptual_loss(m)
     trainer = m.build_trainer(
-        TrainSetup(cfg, device, len(data.videos), vgg, ddp.active(), ws, resume=False)
+        TrainSetup(
+            cfg, device, len(data.videos), vgg, ddp.active(), ws, resume=False, frame=data.frame
+        )
     )
     notes = [*trainer.notes, *([vgg_note] if vgg_note else []), *ddp.notes(world)]
     run_dir = shared_path(lambda: claim_run_dir(ws, subject, m.name), rank, world)
@@ -134,6 +136,8 @@ def train(
                 "created": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
                 "notes": notes,
                 "videos": videos,
+                "frame": list(data.frame),
+                "canonical": list(data.canonical or data.frame),
                 "inputs": record_tokens(ws, [v["video"] for v in videos], stages_read(m, cfg)),
                 "config": dataclasses.asdict(cfg),
             },
@@ -173,9 +177,19 @@ def _resume(
     apply_distributed(cfg, world)
     device = _prepare_device(cfg)
     data = load_subject_data(ws, info.get("subjects", [subject]), m, cfg)
+    saved = tuple(state.get("frame") or (cfg.size, cfg.size))
+    if saved != data.frame:
+        raise InputError(
+            f"Run {run_dir} trained at {saved[1]}x{saved[0]} (W x H); the subject's videos now "
+            f"give {data.frame[1]}x{data.frame[0]} (they were prepared again with another "
+            "shape).",
+            "Start a new run without --resume.",
+        )
     vgg, vgg_note = perceptual_loss(m)
     trainer = m.build_trainer(
-        TrainSetup(cfg, device, len(data.videos), vgg, ddp.active(), ws, resume=True)
+        TrainSetup(
+            cfg, device, len(data.videos), vgg, ddp.active(), ws, resume=True, frame=data.frame
+        )
     )
     notes = [*skipped, f"Resumed from {ckpt_path.name} of run {run_dir} ({m.name})."]
     notes += [f"Its inputs changed since it started: {c}." for c in changed_inputs(ws, info)]

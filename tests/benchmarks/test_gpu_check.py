@@ -197,7 +197,7 @@ def _toy_method():
             self.net.load_state_dict(state["net"])
 
     class Renderer:
-        def __init__(self, cfg, state, device):
+        def __init__(self, cfg, state, device, frame):
             self.net = nn.Conv2d(3, 3, 3, padding=1).to(device)
             self.net.load_state_dict(state["net"])
 

@@ -39,3 +39,27 @@ def test_synth_refuses_bad_options_in_one_line(cli, tmp_path):
     assert res.code == 2 and "Unknown motion 'fly'" in res.err
     res = cli("synth", tmp_path / "missing" / "x.mp4", "--frames", "2", "--size", "32")
     assert res.code == 2 and "does not exist" in res.err
+
+
+def test_synth_makes_portrait_and_landscape_clips(cli, tmp_path):
+    """--width/--height: the frames, masks and labels have that shape, the camera is
+    centred in it with its focal length from the height (the person keeps its size), and
+    the ground-truth keypoints are pixels of that frame."""
+    tall = tmp_path / "tall.mp4"
+    res = cli("synth", tall, "--frames", "4", "--width", "36", "--height", "64", "--seed", "2")
+    assert res.code == 0, res.err
+    assert "36x64" in res.out
+    gt = load_ground_truth(tall)
+    assert _frames(tall).shape == (4, 64, 36, 3)
+    assert gt["frames"].shape == (4, 64, 36, 3) and gt["iuv"].shape == (4, 64, 36, 3)
+    assert gt["mask"].shape == (4, 64, 36) and gt["background"].shape == (64, 36, 3)
+    np.testing.assert_allclose(gt["camera"], [0.9 * 64, 18, 32])
+    seen = gt["keypoints"][..., 2] > 0
+    assert seen.any() and (gt["keypoints"][..., 0][seen] < 36).all()
+    rows = np.flatnonzero(gt["mask"][0].any(1))
+    assert rows[-1] - rows[0] > 0.5 * 64  # a standing person, most of the height
+    wide = tmp_path / "wide.mp4"
+    assert cli("synth", wide, "--frames", "2", "--width", "64", "--height", "36").code == 0
+    assert _frames(wide).shape == (2, 36, 64, 3)
+    res = cli("synth", tmp_path / "x.mp4", "--width", "35")
+    assert res.code == 2 and "--width 35 must be even" in res.err

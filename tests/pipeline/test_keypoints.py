@@ -281,8 +281,9 @@ def test_imported_hands_travel_through_crop_and_labels(openpose_clip, workspace,
     kp = store.read("keypoints")
     assert kp.shape == (6, 67, 3) and (kp[:, 25:, 2] > 0).all()
     labels = store.read("poselabel")
-    np.testing.assert_array_equal(labels, draw_labels(kp, 128))
-    assert labels.any(-1).sum() > draw_labels(kp[:, :25], 128).any(-1).sum()
+    assert labels.shape[1:3] == (96, 128)  # the 320x240 clip's 4:3 at --size 128
+    np.testing.assert_array_equal(labels, draw_labels(kp, (96, 128)))
+    assert labels.any(-1).sum() > draw_labels(kp[:, :25], (96, 128)).any(-1).sum()
 
 
 def test_holistic_hands_go_to_the_slot_of_the_nearest_wrist():

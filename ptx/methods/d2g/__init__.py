@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from ptx.methods.base import PERSON, Method, Window
-from ptx.methods.d2g.config import PRESETS, D2GConfig, check_config
+from ptx.methods.d2g.config import PRESETS, D2GConfig, check_config, divisor
 
 
 def _encoding(cfg: D2GConfig) -> Any:
@@ -31,10 +31,12 @@ def _build_trainer(setup: Any) -> Any:
     return build_trainer(setup)
 
 
-def _build_renderer(cfg: D2GConfig, state: dict[str, Any], device: Any) -> Any:
+def _build_renderer(
+    cfg: D2GConfig, state: dict[str, Any], device: Any, frame: tuple[int, int]
+) -> Any:
     from ptx.methods.d2g.renderer import D2GInference
 
-    return D2GInference(cfg, state, device)
+    return D2GInference(cfg, state, device, frame)
 
 
 def _pretrainer(cfg: D2GConfig, device: Any) -> Any:
@@ -69,4 +71,5 @@ METHOD = Method(
     perceptual_fallback="pixel L1 + discriminator feature matching",
     check=check_config,
     pretrain=_pretrainer,
+    divisor=divisor,
 )
