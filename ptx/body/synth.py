@@ -26,7 +26,7 @@ import errno
 import json
 import os
 import shutil
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from fractions import Fraction
 from pathlib import Path
 
@@ -65,7 +65,12 @@ class SynthConfig:
     height: int = 0
     """Frame height in pixels (even; 0: ``size``)."""
     seed: int = 0
-    """Seed of everything random: shape, clothes, background, motion details."""
+    """Seed of everything random: shape, clothes, background (the appearance), and the
+    motion's details unless ``motion_seed`` is set."""
+    motion_seed: int | None = None
+    """Seed of the motion's details alone, so that one person can be rendered doing a new
+    motion, or several people the identical motion (None: drawn from ``seed`` after the
+    appearance, as subjects made before this setting existed)."""
     fps: float = 25.0
     """Frame rate of the video."""
     supersample: int = 2
@@ -154,7 +159,8 @@ def synth_subject(cfg: SynthConfig) -> SynthSubject:
     betas = np.clip(rng.normal(0, 0.7, model.n_betas), -1.5, 1.5).astype(np.float32)
     tex = appearance.part_textures(rng)
     bg = appearance.background(rng, (h, w), FLOOR)
-    local, yaw, sway = motion(cfg.motion, cfg.frames, cfg.fps, rng)
+    motion_rng = rng if cfg.motion_seed is None else np.random.default_rng(cfg.motion_seed)
+    local, yaw, sway = motion(cfg.motion, cfg.frames, cfg.fps, motion_rng)
     pose, transl = _place(body, model, betas, local, yaw, sway)
     camera = np.array([FOCAL * h, w / 2, h / 2], np.float32)
     cam_ss = camera * cfg.supersample
@@ -264,6 +270,31 @@ def synthesize(video: Path | str, cfg: SynthConfig) -> Path:
     """Generate a subject and write it (see the module docstring); returns the GT folder."""
     _check_output(video)
     return write_subject(synth_subject(cfg), video)
+
+
+def synthesize_people(folder: Path | str, cfg: SynthConfig, people: int) -> list[Path]:
+    """Write ``people`` different synthetic people performing the identical motion into
+    ``folder`` (``person-00.mp4``, ... each with its ground truth): person i has the
+    appearance of seed ``cfg.seed + i`` and the motion of ``cfg.motion_seed`` (default
+    ``cfg.seed``), so person B's frames are the ground truth of person A's motion on B."""
+    folder = Path(folder)
+    if not 1 <= people <= 10_000:
+        raise InputError(f"--people {people} must be between 1 and 10000.")
+    if folder.suffix.lower() == ".mp4" or (folder.exists() and not folder.is_dir()):
+        raise InputError(
+            f"{folder} is not a folder.", "With --people, give a folder to write into."
+        )
+    _check(cfg)
+    folder.mkdir(parents=True, exist_ok=True)
+    motion_seed = cfg.seed if cfg.motion_seed is None else cfg.motion_seed
+    width = len(str(people - 1))
+    out = []
+    for i in range(people):
+        person = replace(cfg, seed=cfg.seed + i, motion_seed=motion_seed)
+        video = folder / f"person-{i:0{max(2, width)}d}.mp4"
+        synthesize(video, person)
+        out.append(video)
+    return out
 
 
 def _check_output(video: Path | str) -> Path:
