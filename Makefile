@@ -46,3 +46,25 @@ $(VIDEOS): $(STAMP)
 
 clean-venv:
 	rm -rf $(VENV)
+
+# The prepared GPU check (README, "GPU check"). On a machine with a network:
+#   make gpu-wheels    the wheels the lent GPU machine lacks, for CPython 3.12, into .whl/
+# On the GPU machine (carry .whl along; no network, no venv there):
+#   make gpu-check     python3 benchmarks/gpu_check.py; results in $PTX_GPU_CHECK_OUT
+GPU_PYTHON ?= python3
+GPU_WHEELS ?= .whl
+GPU_WHEELS_PY ?= 3.12
+GPU_CHECK_ARGS ?=
+
+.PHONY: gpu-wheels gpu-check
+
+gpu-wheels:
+	$(PYTHON) -m pip download --quiet --no-deps --only-binary=:all: \
+		--python-version $(GPU_WHEELS_PY) --implementation cp \
+		--platform manylinux_2_28_x86_64 --platform manylinux_2_27_x86_64 \
+		--platform manylinux_2_17_x86_64 --platform manylinux2014_x86_64 \
+		-d $(GPU_WHEELS) -r benchmarks/gpucheck/wheels.txt
+	@du -ch $(GPU_WHEELS)/*.whl | tail -1
+
+gpu-check:
+	$(GPU_PYTHON) benchmarks/gpu_check.py --wheels $(GPU_WHEELS) $(GPU_CHECK_ARGS)

@@ -1,5 +1,7 @@
 """Extract benchmark: decode + store frames/s on a generated 1080p clip, next to the raw
-PyAV decode rate measured in the same run (the ratio shows whether storing is a bottleneck).
+PyAV decode rate measured in the same run (the ratio shows whether storing is a bottleneck),
+and what the chunks' CRC-32C costs: extract with and without the checksum codec, and a
+cached `prepare` (which reads every chunk file and checks its checksum).
 
     python benchmarks/bench_extract.py [--frames 240] [--repeats 3]
 """
@@ -7,10 +9,12 @@ PyAV decode rate measured in the same run (the ratio shows whether storing is a 
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 import sys
 import tempfile
 from pathlib import Path
+from unittest import mock
 
 import av
 import numpy as np
@@ -18,6 +22,8 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import median_time, write_result
 
+from ptx.cache import store as store_module
+from ptx.cache.store import _codec
 from ptx.cache.workspace import Workspace
 from ptx.io.testclips import write_clip
 from ptx.io.video import fit_long_side
@@ -96,10 +102,20 @@ def main() -> None:
             shutil.rmtree(ws.root, ignore_errors=True)
             prepare_video(clip, ws, "bench", until="extract")
 
+        def extract_without_checksums() -> None:
+            with mock.patch.object(store_module, "_compressors", lambda c=1: (_codec(c),)):
+                extract()
+
+        def cached_prepare() -> None:  # every chunk file read and its CRC-32C checked
+            prepare_video(clip, Workspace(tmp / "ws"), "bench", until="extract")
+
         t_decode_only = median_time(lambda: raw_decode_only(clip), args.repeats)
         t_raw = median_time(lambda: decode_to_arrays(clip, size), args.repeats)
         t_full = median_time(lambda: decode_full_rgb(clip), args.repeats)
+        t_plain = median_time(extract_without_checksums, args.repeats)
         t_extract = median_time(extract, args.repeats)
+        t_cached = median_time(cached_prepare, args.repeats)
+        stored = sum(p.stat().st_size for p in (tmp / "ws").rglob("c/*/*/*/*") if p.is_file())
         result = {
             "clip": {"width": 1920, "height": 1080, "frames": n, "codec": "h264"},
             "analysis_size": 640,
@@ -110,8 +126,17 @@ def main() -> None:
             "extract_fps": n / t_extract,
             "extract_vs_decode_to_arrays": t_raw / t_extract,
             "extract_vs_raw_decode": t_decode_only / t_extract,
+            "checksums": {
+                "extract_fps_without": n / t_plain,
+                "extract_fps_with": n / t_extract,
+                "cost_fraction": t_extract / t_plain - 1.0,
+                "cached_prepare_s": t_cached,
+                "verified_mb_per_s": stored / 2**20 / t_cached,
+                "stored_mb": stored / 2**20,
+            },
             "repeats": args.repeats,
             "statistic": "median",
+            "load_average": os.getloadavg()[0],
         }
         path = write_result("extract", result)
         print(f"extract: {result['extract_fps']:.1f} f/s; decode to arrays "

@@ -3,7 +3,11 @@ and the field metadata that says which settings a resumed run cannot change."""
 
 from __future__ import annotations
 
+import ast
 import dataclasses
+import functools
+import inspect
+import textwrap
 import types
 import typing
 from typing import Any
@@ -68,12 +72,17 @@ def parse_assignments(items: list[str]) -> dict[str, dict[str, str]]:
     return out
 
 
-def setting(default: Any, *, fixed: bool = False, groups: tuple[str, ...] = ()) -> Any:
+def setting(
+    default: Any, *, fixed: bool = False, groups: tuple[str, ...] = (), fingerprint: bool = True
+) -> Any:
     """A dataclass field with ptx's metadata: a ``fixed`` field cannot change when a
     training run resumes (it shapes the networks or the data order); ``groups`` tag fields
-    for other uses (e.g. the settings a pretrained part must share with the run loading it).
-    The field's docstring goes right under it, as for any other field."""
-    return dataclasses.field(default=default, metadata={"fixed": fixed, "groups": groups})
+    for other uses (e.g. the settings a pretrained part must share with the run loading it);
+    ``fingerprint=False`` marks a stage setting that never changes the stage's outputs (it
+    only decides whether to stop, or how loudly to say something), so changing it re-runs
+    nothing. The field's docstring goes right under it, as for any other field."""
+    metadata = {"fixed": fixed, "groups": groups, "fingerprint": fingerprint}
+    return dataclasses.field(default=default, metadata=metadata)
 
 
 def fixed_fields(cls: type) -> tuple[str, ...]:
@@ -86,8 +95,54 @@ def group_fields(cls: type, group: str) -> tuple[str, ...]:
     return tuple(f.name for f in dataclasses.fields(cls) if group in f.metadata.get("groups", ()))
 
 
+def fingerprint_values(config: Any) -> dict[str, Any]:
+    """The values of dataclass ``config`` that decide its outputs: every field, except that
+    a field declared with ``setting(..., fingerprint=False)`` counts at its default (so
+    changing it changes no hash, and hashes made before it was marked stay valid)."""
+    out = {}
+    for f in dataclasses.fields(config):
+        value = getattr(config, f.name)
+        if not f.metadata.get("fingerprint", True):
+            value = f.default if f.default is not dataclasses.MISSING else f.default_factory()
+        out[f.name] = dataclasses.asdict(value) if dataclasses.is_dataclass(value) else value
+    return out
+
+
 def config_from_dict(cls: type, values: dict[str, Any]) -> Any:
     """Rebuild a saved config of dataclass ``cls``; keys it does not know (written by another
     ptx version) are ignored."""
     names = {f.name for f in dataclasses.fields(cls)}
     return cls(**{k: v for k, v in values.items() if k in names})
+
+
+def field_docs(cls: type) -> dict[str, str]:
+    """The docstring written right under each field of dataclass ``cls`` (and of the
+    dataclasses it inherits from; a redeclared field without a docstring keeps its base's),
+    read from the source. Fields without one map to ``""``."""
+    docs: dict[str, str] = {}
+    for klass in reversed(cls.__mro__):
+        if dataclasses.is_dataclass(klass):
+            docs.update(_own_field_docs(klass))
+    return {f.name: docs.get(f.name, "") for f in dataclasses.fields(cls)}
+
+
+@functools.cache
+def _own_field_docs(cls: type) -> dict[str, str]:
+    try:
+        source = textwrap.dedent(inspect.getsource(cls))
+    except (OSError, TypeError):  # no source (a frozen install): no docs, not an error
+        return {}
+    tree = ast.parse(source)
+    node = next((n for n in tree.body if isinstance(n, ast.ClassDef)), None)
+    out: dict[str, str] = {}
+    body = node.body if node is not None else []
+    for stmt, after in zip(body, [*body[1:], None]):
+        if (
+            isinstance(stmt, ast.AnnAssign)
+            and isinstance(stmt.target, ast.Name)
+            and isinstance(after, ast.Expr)
+            and isinstance(after.value, ast.Constant)
+            and isinstance(after.value.value, str)
+        ):
+            out[stmt.target.id] = inspect.cleandoc(after.value.value)
+    return out

@@ -42,6 +42,14 @@ class DiskFullError(PtxError):
     exit_code = 4
 
 
+class DamagedError(PtxError):
+    """A file ptx wrote earlier is damaged or missing (a chunk of an array, a record, a
+    checkpoint, a settings file): it was changed, truncated or deleted outside ptx. The
+    message names the file and the fix; nothing is read from it."""
+
+    exit_code = 7
+
+
 class QualityError(PtxError):
     """A quality gate failed (no person, too few detections with --strict, ...)."""
 

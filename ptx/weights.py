@@ -8,9 +8,10 @@ wanted it says so and what it does instead; a file whose hash differs is refused
 Official PyTorch model-zoo names carry the first 8 hex digits of the file's SHA-256
 (``vgg19-dcbb9e9d.pth``); where ptx knows only that prefix, it checks the prefix.
 
-Some official files also ship inside an installed package (torchmetrics carries LPIPS's
-``alex.pth``); when the weights directory lacks such a file, that copy is used, checked
-against the same full SHA-256.
+A file the weights directory lacks is also looked for in PyTorch's hub cache
+(``$TORCH_HOME/hub/checkpoints``, where ``torch.hub`` downloads put the same official
+files), and some official files ship inside an installed package (torchmetrics carries
+LPIPS's ``alex.pth``); such copies are checked against the same SHA-256.
 """
 
 from __future__ import annotations
@@ -97,6 +98,16 @@ def weights_dir() -> Path:
     return Path(env).expanduser() if env else Path.home() / ".cache" / "ptx" / "weights"
 
 
+def torch_hub_dir() -> Path:
+    """``$TORCH_HOME/hub/checkpoints`` (``TORCH_HOME`` defaults to ``$XDG_CACHE_HOME/torch``,
+    then ``~/.cache/torch``), as torch.hub resolves it; torch is not imported."""
+    home = os.environ.get("TORCH_HOME")
+    if not home:
+        cache = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+        home = str(Path(cache) / "torch")
+    return Path(home).expanduser() / "hub" / "checkpoints"
+
+
 def entry(key: str) -> WeightsFile:
     if key not in WEIGHTS:
         raise InputError(f"No weights file named {key!r}.", f"Known: {', '.join(WEIGHTS)}.")
@@ -120,17 +131,21 @@ def packaged_copy(key: str) -> Path | None:
 
 
 def find(key: str) -> Path | None:
-    """The file in the weights directory, else an installed package's copy, else None."""
-    path = weights_dir() / entry(key).filename
-    return path if path.is_file() else packaged_copy(key)
+    """The file in the weights directory, else in the torch hub cache, else an installed
+    package's copy, else None."""
+    name = entry(key).filename
+    for path in (weights_dir() / name, torch_hub_dir() / name):
+        if path.is_file():
+            return path
+    return packaged_copy(key)
 
 
 def missing_message(key: str) -> str:
     """One line saying which file is missing, where to get it and where to put it."""
     w = entry(key)
     return (
-        f"{w.filename} is not in {weights_dir()}; download it from {w.url} "
-        f"(or set PTX_WEIGHTS to the folder that holds it)"
+        f"{w.filename} is not in {weights_dir()} (nor in {torch_hub_dir()}); download it from "
+        f"{w.url} (or set PTX_WEIGHTS to the folder that holds it)"
     )
 
 

@@ -21,6 +21,7 @@ def _isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Every test gets its own workspace and weights folder; nothing touches the home dir."""
     monkeypatch.setenv("PTX_WORKSPACE", str(tmp_path / "ws"))
     monkeypatch.setenv("PTX_WEIGHTS", str(tmp_path / "weights"))
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))  # no real hub cache either
     monkeypatch.delenv("PTX_CHUNK_FRAMES", raising=False)
 
 
@@ -127,3 +128,50 @@ def perceptual_weights(install_weights) -> None:
     install_weights("alexnet", _random_alexnet(0))
     state = _random_inception(0).state_dict()
     install_weights("inception_fid", {k: v for k, v in state.items() if "num_batches" not in k})
+
+
+@dataclass
+class PreparedSynth:
+    """A synthetic subject prepared through every stage (shared, read-only)."""
+
+    workspace: Workspace
+    video: Path
+    subject: str
+    video_id: str
+
+    @property
+    def store(self):
+        from ptx.cache.store import VideoStore
+
+        return VideoStore(self.workspace, self.video_id)
+
+
+FAST_FIT = {"rigid_iters": 20, "pose_iters": 40, "silhouette_iters": 0, "shape_frames": 8}
+"""Fit settings that keep the tests' fits to a few seconds."""
+
+
+def synth_overrides(video: Path, size: int = 64) -> dict:
+    """Stage settings for a ``ptx synth`` clip: its ground-truth OpenPose keypoints, a small
+    canonical frame, a fast fit."""
+    from ptx.body.synth import gt_dir_for
+    from ptx.pipeline.keypoints import import_overrides
+
+    return {
+        "keypoints": import_overrides(f"openpose:{gt_dir_for(video) / 'openpose'}"),
+        "crop": {"size": size},
+        "fit": dict(FAST_FIT),
+    }
+
+
+@pytest.fixture(scope="session")
+def prepared_synth(tmp_path_factory: pytest.TempPathFactory) -> PreparedSynth:
+    """24 frames of the synthetic dance at 64 px, prepared through every stage."""
+    from ptx.body.synth import SynthConfig, synthesize
+    from ptx.pipeline.runner import prepare_video
+
+    root = tmp_path_factory.mktemp("prepared-synth")
+    video = root / "dancer.mp4"
+    synthesize(video, SynthConfig("dance", frames=24, size=64, seed=3))
+    ws = Workspace(root / "ws")
+    res = prepare_video(video, ws, "dancer", synth_overrides(video))
+    return PreparedSynth(ws, video, "dancer", res.video_id)

@@ -19,6 +19,7 @@ LAYERS = [
     {"methods", "pipeline"},
     {"training", "perform"},
     {"tools"},
+    {"api"},
     {"cli"},
 ]
 """Low to high: a module imports from its own layer or lower ones."""
@@ -78,3 +79,23 @@ def test_imports_go_down(path):
             assert own in shared or other in shared or own == other, (
                 f"{me} reaches into another method's folder ({target})"
             )
+
+
+def test_import_ptx_is_cheap_and_the_api_loads_on_first_use():
+    """``import ptx`` loads no heavy library; ``ptx.prepare`` loads the API (``ptx.api``,
+    top of the layers, reached lazily through the package's ``__getattr__``), still without
+    torch, MediaPipe or numba, which load when a function needs them."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, ptx\n"
+        "heavy = ('torch', 'mediapipe', 'numba', 'cv2', 'zarr')\n"
+        "print(sorted(m for m in heavy if m in sys.modules))\n"
+        "ptx.prepare, ptx.train, ptx.transfer, ptx.render, ptx.score, ptx.export\n"
+        "print(sorted(m for m in heavy if m in sys.modules), 'ptx.api' in sys.modules)\n"
+    )
+    env = {"PYTHONPATH": str(PTX.parent), "PATH": ""}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split("\n")[:2] == ["[]", "[] True"]

@@ -70,3 +70,23 @@ def test_a_packaged_official_copy_is_found_and_fully_verified(wdir):
     with pytest.raises(InputError, match="not the official"):
         W.verify("lpips_alex")
     assert W.packaged_copy("vgg19") is None
+
+
+def test_weights_in_the_torch_hub_cache_are_found_and_checked(wdir, tmp_path, monkeypatch):
+    hub = tmp_path / "torch-home" / "hub" / "checkpoints"
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch-home"))
+    assert W.torch_hub_dir() == hub and W.find("vgg19") is None
+    hub.mkdir(parents=True)
+    path = hub / "vgg19-dcbb9e9d.pth"
+    torch.save({"w": torch.ones(2)}, path)
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    assert W.find("vgg19") == path
+    with pytest.raises(InputError, match="is not the official"):  # still checked
+        W.verify("vgg19")
+    monkeypatch.setitem(W.WEIGHTS, "vgg19", dataclasses.replace(W.WEIGHTS["vgg19"], sha256=digest))
+    assert W.verify("vgg19") == path
+    (wdir / "vgg19-dcbb9e9d.pth").write_bytes(b"x")  # the weights directory comes first
+    assert W.find("vgg19") == wdir / "vgg19-dcbb9e9d.pth"
+    monkeypatch.delenv("TORCH_HOME")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    assert W.torch_hub_dir() == tmp_path / "xdg" / "torch" / "hub" / "checkpoints"

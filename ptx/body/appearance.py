@@ -36,10 +36,11 @@ def _hsv(h: float, s: float, v: float) -> np.ndarray:
     return np.array(colorsys.hsv_to_rgb(h % 1.0, s, v), np.float32)
 
 
-def _noise(rng: np.random.Generator, size: int, scale: int) -> np.ndarray:
-    """Smooth noise in [-1, 1], (size, size)."""
-    small = rng.uniform(-1, 1, (max(2, size // scale), max(2, size // scale))).astype(np.float32)
-    return cv2.resize(small, (size, size), interpolation=cv2.INTER_CUBIC)
+def _noise(rng: np.random.Generator, size: int | tuple[int, int], scale: int) -> np.ndarray:
+    """Smooth noise in [-1, 1], (H, W) for ``size`` (H, W) or (size, size)."""
+    h, w = (size, size) if isinstance(size, int) else size
+    small = rng.uniform(-1, 1, (max(2, h // scale), max(2, w // scale))).astype(np.float32)
+    return cv2.resize(small, (w, h), interpolation=cv2.INTER_CUBIC)
 
 
 def part_textures(rng: np.random.Generator) -> np.ndarray:
@@ -82,14 +83,17 @@ def part_textures(rng: np.random.Generator) -> np.ndarray:
     return tex
 
 
-def background(rng: np.random.Generator, size: int, floor_y: float) -> np.ndarray:
-    """uint8 (size, size, 3): a wall with posters and a planked floor below ``floor_y``
-    (a fraction of the height)."""
-    y, x = np.mgrid[0:size, 0:size].astype(np.float32) / size
+def background(rng: np.random.Generator, size: int | tuple[int, int], floor_y: float) -> np.ndarray:
+    """uint8 (H, W, 3) for ``size`` (H, W) (or the side of a square): a wall with posters
+    and a planked floor below ``floor_y`` (a fraction of the height). Lengths are in units
+    of the height, so a wider picture shows more of the same wall."""
+    h, w = (size, size) if isinstance(size, int) else size
+    y, x = np.mgrid[0:h, 0:w].astype(np.float32) / h
+    across = w / h
     wall = _hsv(rng.uniform(), rng.uniform(0.1, 0.35), rng.uniform(0.65, 0.9))
-    img = wall * (0.85 + 0.15 * (1 - y))[..., None] * (1 + 0.04 * _noise(rng, size, 8)[..., None])
+    img = wall * (0.85 + 0.15 * (1 - y))[..., None] * (1 + 0.04 * _noise(rng, (h, w), 8)[..., None])
     for _ in range(int(rng.integers(3, 6))):
-        cx, cy = rng.uniform(0.05, 0.95), rng.uniform(0.08, floor_y - 0.15)
+        cx, cy = rng.uniform(0.05, 0.95) * across, rng.uniform(0.08, floor_y - 0.15)
         w, h = rng.uniform(0.06, 0.2), rng.uniform(0.06, 0.2)
         col = _hsv(rng.uniform(), rng.uniform(0.4, 0.9), rng.uniform(0.3, 0.95))
         box = (np.abs(x - cx) < w / 2) & (np.abs(y - cy) < h / 2)
@@ -97,7 +101,7 @@ def background(rng: np.random.Generator, size: int, floor_y: float) -> np.ndarra
         img = np.where(box[..., None], col * pattern, img)
     depth = np.clip((y - floor_y) / (1 - floor_y + 1e-6), 0, 1)
     wood = _hsv(rng.uniform(0.05, 0.1), rng.uniform(0.4, 0.6), rng.uniform(0.45, 0.7))
-    planks = 0.85 + 0.15 * np.sin(2 * np.pi * (x - 0.5) / (0.08 + 0.1 * depth) + 0.3)
+    planks = 0.85 + 0.15 * np.sin(2 * np.pi * (x - 0.5 * across) / (0.08 + 0.1 * depth) + 0.3)
     floor = wood * planks[..., None] * (0.75 + 0.25 * depth)[..., None]
     img = np.where((y >= floor_y)[..., None], floor, img)
     img = cv2.GaussianBlur(img.astype(np.float32), (0, 0), 0.6)

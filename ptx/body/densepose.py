@@ -49,13 +49,21 @@ def read_iuv(path: Path) -> np.ndarray:
 
 
 def to_canonical(
-    iuv: np.ndarray, src_w: int, src_h: int, box: tuple[float, float, float], size: int
+    iuv: np.ndarray,
+    src_w: int,
+    src_h: int,
+    box: tuple[float, float, float],
+    size: int | tuple[int, int],
 ) -> np.ndarray:
     """Map an IUV image of a ``src_w`` x ``src_h`` video into the canonical crop: ``box`` =
-    (x0, y0, side) in source pixels, ``size`` canonical pixels. Outside the image: 0."""
+    (x0, y0, side) in source pixels with ``side`` the crop's long side, ``size`` the
+    canonical frame's (H, W) (or the side of a square). Outside the image: 0."""
     x0, y0, side = box
+    h, w = (size, size) if isinstance(size, (int, np.integer)) else size
     sx, sy = iuv.shape[1] / src_w, iuv.shape[0] / src_h
-    c = (np.arange(size, dtype=np.float32) + 0.5) * (side / size)
-    map_x = np.broadcast_to(((x0 + c) * sx - 0.5)[None, :], (size, size)).astype(np.float32)
-    map_y = np.broadcast_to(((y0 + c) * sy - 0.5)[:, None], (size, size)).astype(np.float32)
+    step = side / max(h, w)
+    cx = (np.arange(w, dtype=np.float32) + 0.5) * step
+    cy = (np.arange(h, dtype=np.float32) + 0.5) * step
+    map_x = np.broadcast_to(((x0 + cx) * sx - 0.5)[None, :], (h, w)).astype(np.float32)
+    map_y = np.broadcast_to(((y0 + cy) * sy - 0.5)[:, None], (h, w)).astype(np.float32)
     return cv2.remap(iuv, map_x, map_y, cv2.INTER_NEAREST, borderMode=cv2.BORDER_CONSTANT)

@@ -33,6 +33,7 @@ from ptx.body.model import BodyModel, TorchBody, project
 from ptx.body.priors import gmof, pose_prior, shape_prior
 from ptx.body.rotation import axis_angle_to_matrix, matrix_to_axis_angle, rotation_np
 from ptx.body.silhouette import SilhouetteTargets, silhouette_loss, silhouette_targets
+from ptx.cache.frame import as_shape
 
 DEFAULT_FOCAL = 0.9
 """Focal length assumed when none is known, in units of the frame size."""
@@ -94,9 +95,12 @@ class BodyFit:
     frame has none)."""
 
 
-def default_camera(size: int, n: int) -> np.ndarray:
-    """(n, 3) the assumed camera of a ``size`` square frame."""
-    return np.tile(np.array([DEFAULT_FOCAL * size, size / 2, size / 2], np.float32), (n, 1))
+def default_camera(size: int | tuple[int, int], n: int) -> np.ndarray:
+    """(n, 3) the assumed camera of a frame of ``size`` (H, W) (or the side of a square):
+    focal ``DEFAULT_FOCAL`` x its long side, centred."""
+    h, w = as_shape(size)
+    f = DEFAULT_FOCAL * max(h, w)
+    return np.tile(np.array([f, w / 2, h / 2], np.float32), (n, 1))
 
 
 def _facing(yaw: float) -> np.ndarray:
@@ -248,7 +252,7 @@ def _arms_down(n: int, device) -> torch.Tensor:
 def fit_body(
     model: BodyModel,
     keypoints: np.ndarray,
-    size: int,
+    size: int | tuple[int, int],
     mask: np.ndarray | None = None,
     camera: np.ndarray | None = None,
     cfg: FitConfig | None = None,
@@ -256,8 +260,9 @@ def fit_body(
     consecutive: bool = True,
     device: str | torch.device = "cpu",
 ) -> BodyFit:
-    """Fit ``model`` to ``keypoints`` float (T, 25, 3) (pixels + confidence) of ``size``
-    square frames, and to ``mask`` uint8 (T, size, size) when given.
+    """Fit ``model`` to ``keypoints`` float (T, 25, 3) (pixels + confidence) of frames of
+    ``size`` (H, W) (or the side of a square), and to ``mask`` uint8 (T, H, W) when given.
+    Distances are measured in units of the frame's long side.
 
     ``camera`` (T, 3) or (3,) defaults to :func:`default_camera`. With ``betas`` (B,) the
     shape is held fixed. ``consecutive`` = the frames follow each other in time (enables
@@ -289,7 +294,7 @@ def _fit(model, keypoints, size, mask, camera, cfg, betas, consecutive, dev) -> 
         torch.from_numpy(kp[..., :2]).to(dev),
         torch.from_numpy(conf.astype(np.float32)).to(dev),
         torch.from_numpy(cam).to(dev),
-        size,
+        max(as_shape(size)),
         sil,
         cfg,
         consecutive,

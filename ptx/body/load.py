@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import functools
+import hashlib
 from pathlib import Path
+from typing import Any
 
 from ptx.body.model import BodyModel
 from ptx.body.open_model import open_body_model
@@ -71,3 +73,32 @@ def resolve_body_model(spec: str = "open") -> tuple[BodyModel, str | None]:
         return load_body_model(spec), None
     except MissingWeightsError as exc:
         return open_body_model(), str(exc)
+
+
+def body_identity(spec: str = "open") -> dict[str, Any]:
+    """What a fit made with ``spec`` really depends on: ``{}`` for the open model; for
+    ``smpl:PATH`` the file's content hash, or, when the file is absent (the fit falls back to
+    the open model), that fallback. Supplying, replacing or removing the file changes it."""
+    spec = (spec or "open").strip()
+    if not spec.startswith("smpl:"):
+        return {}
+    try:
+        path = smpl_path(spec)
+    except InputError:
+        return {}
+    if not path.is_file():
+        return {"body": "open", "fallback_from": spec}
+    st = path.stat()
+    return {
+        "body": "smpl",
+        "file_hash": _file_hash(str(path.resolve()), st.st_size, st.st_mtime_ns),
+    }
+
+
+@functools.lru_cache(maxsize=8)
+def _file_hash(path: str, size: int, mtime: int) -> str:
+    h = hashlib.blake2b(digest_size=16)
+    with open(path, "rb") as f:
+        while block := f.read(1 << 20):
+            h.update(block)
+    return h.hexdigest()

@@ -123,16 +123,17 @@ def render_sequence(
     pose: np.ndarray,
     transl: np.ndarray,
     camera: np.ndarray,
-    size: int,
+    size: int | tuple[int, int],
     outputs: tuple[str, ...] = ("iuv", "label3d"),
     workers: int = 1,
     body: TorchBody | None = None,
 ) -> dict[str, np.ndarray]:
     """Render frames of a fitted body.
 
-    ``betas`` (B,), ``pose`` (T, 24, 3), ``transl`` (T, 3), ``camera`` (T, 3) or (3,),
-    ``size`` pixels (square). ``outputs`` from ``OUTPUTS``. Returns each as uint8:
-    ``iuv`` (T, S, S, 3), ``label3d`` (T, S, S, 3), ``mask`` (T, S, S) (255 on the body).
+    ``betas`` (B,), ``pose`` (T, 24, 3), ``transl`` (T, 3), ``camera`` (T, 3) or (3,)
+    (focal, cx, cy in pixels of the frame), ``size`` the frame's (H, W) (or the side of a
+    square). ``outputs`` from ``OUTPUTS``. Returns each as uint8: ``iuv`` (T, H, W, 3),
+    ``label3d`` (T, H, W, 3), ``mask`` (T, H, W) (255 on the body).
     """
     unknown = set(outputs) - set(OUTPUTS)
     if unknown:
@@ -141,10 +142,8 @@ def render_sequence(
     verts, vn, _, _ = posed_numpy(body, betas, pose, transl, normals="label3d" in outputs)
     n = len(verts)
     cams = np.broadcast_to(np.asarray(camera, np.float32).reshape(-1, 3), (n, 3))
-    res = {
-        k: np.zeros((n, size, size, 3) if k != "mask" else (n, size, size), np.uint8)
-        for k in outputs
-    }
+    h, w = (size, size) if isinstance(size, (int, np.integer)) else size
+    res = {k: np.zeros((n, h, w, 3) if k != "mask" else (n, h, w), np.uint8) for k in outputs}
 
     uv = model.face_uv
     with_normals = vn is not None
@@ -152,7 +151,7 @@ def render_sequence(
     def one(t: int) -> None:
         attrs = np.concatenate([uv, vn[t][model.faces]], axis=2) if with_normals else uv
         px = to_pixels(verts[t], cams[t])
-        face, _, buf = rasterize(px, model.faces, attrs, (size, size))
+        face, _, buf = rasterize(px, model.faces, attrs, (h, w))
         encode_labels(
             face,
             model.face_part,

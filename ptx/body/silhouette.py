@@ -9,7 +9,7 @@ hundred surface vertices):
 - *coverage*: points sampled on the mask's outline pay the squared distance to the
   nearest projected vertex, so that every part of the mask gets some body.
 
-Distances are in units of the frame size.
+Distances are in units of the frame size (its long side, for a frame of H x W).
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ class SilhouetteTargets:
     """Per-frame mask data on a device."""
 
     dist: torch.Tensor
-    """(T, 1, R, R) distance to the mask, in frame sizes (0 inside)."""
+    """(T, 1, R_h, R_w) distance to the mask, in frame sizes (0 inside)."""
     outline: torch.Tensor
     """(T, M, 2) outline points in pixels of the full frame."""
     outline_w: torch.Tensor
@@ -37,19 +37,24 @@ class SilhouetteTargets:
     valid: torch.Tensor
     """(T,) 1 where the frame has a usable mask."""
     size: int
-    """Frame size in pixels."""
+    """Frame size in pixels (the long side)."""
+    shape: tuple[int, int] = (0, 0)
+    """The frame's (H, W) in pixels."""
 
 
 def silhouette_targets(
     mask: np.ndarray, n_outline: int = 192, resolution: int = 128, device: str = "cpu"
 ) -> SilhouetteTargets:
-    """Prepare ``mask`` uint8 (T, S, S) (person probability x 255)."""
-    t_n, size = mask.shape[0], mask.shape[1]
+    """Prepare ``mask`` uint8 (T, H, W) (person probability x 255); the distance map has
+    ``resolution`` pixels on its long side (at most the frame's)."""
+    t_n, h, w = mask.shape[:3]
+    size = max(h, w)
     res = min(resolution, size)
+    res_h, res_w = max(1, round(res * h / size)), max(1, round(res * w / size))
     rng = np.random.default_rng(0)
-    dist = np.zeros((t_n, 1, res, res), np.float32)
+    dist = np.zeros((t_n, 1, res_h, res_w), np.float32)
     pts = np.zeros((t_n, n_outline, 2), np.float32)
-    w = np.zeros((t_n, n_outline), np.float32)
+    weight = np.zeros((t_n, n_outline), np.float32)
     valid = np.zeros(t_n, np.float32)
     kernel = np.ones((3, 3), np.uint8)
     for t in range(t_n):
@@ -57,21 +62,22 @@ def silhouette_targets(
         if m.sum() < 16:
             continue
         valid[t] = 1
-        small = cv2.resize(m, (res, res), interpolation=cv2.INTER_NEAREST)
+        small = cv2.resize(m, (res_w, res_h), interpolation=cv2.INTER_NEAREST)
         dist[t, 0] = cv2.distanceTransform(1 - small, cv2.DIST_L2, 3) / res
         edge = np.argwhere(m & (1 - cv2.erode(m, kernel)))
         if len(edge) == 0:
             continue
         pick = rng.choice(len(edge), size=min(n_outline, len(edge)), replace=False)
         pts[t, : len(pick)] = edge[pick][:, ::-1] + 0.5
-        w[t, : len(pick)] = 1
+        weight[t, : len(pick)] = 1
     dev = torch.device(device)
     return SilhouetteTargets(
         dist=torch.from_numpy(dist).to(dev),
         outline=torch.from_numpy(pts).to(dev),
-        outline_w=torch.from_numpy(w).to(dev),
+        outline_w=torch.from_numpy(weight).to(dev),
         valid=torch.from_numpy(valid).to(dev),
         size=size,
+        shape=(h, w),
     )
 
 
@@ -81,7 +87,9 @@ def silhouette_loss(proj: torch.Tensor, tg: SilhouetteTargets, sigma: float = 0.
     ``sigma`` (frame sizes), so that a mask that misses a limb or holds a stray blob does
     not drag the body far from its keypoints."""
     dist, outline, ow, valid = tg.dist, tg.outline, tg.outline_w, tg.valid
-    grid = (proj / tg.size * 2 - 1)[:, :, None, :]  # (T, V, 1, 2)
+    h, w = tg.shape if tg.shape != (0, 0) else (tg.size, tg.size)
+    extent = proj.new_tensor([w, h]) if h != w else tg.size
+    grid = (proj / extent * 2 - 1)[:, :, None, :]  # (T, V, 1, 2)
     d_out = F.grid_sample(dist, grid, mode="bilinear", padding_mode="border", align_corners=False)
     outside = gmof(d_out[:, 0, :, 0], sigma).mean(1)
     a, b = outline / tg.size, proj / tg.size
@@ -92,7 +100,7 @@ def silhouette_loss(proj: torch.Tensor, tg: SilhouetteTargets, sigma: float = 0.
 
 
 def silhouette_iou(pred: np.ndarray, mask: np.ndarray) -> np.ndarray:
-    """float (T,) IoU of two uint8 (T, S, S) masks (thresholded at 128)."""
+    """float (T,) IoU of two uint8 (T, H, W) masks (thresholded at 128)."""
     a, b = pred >= 128, mask >= 128
     inter = (a & b).sum((1, 2))
     union = (a | b).sum((1, 2))

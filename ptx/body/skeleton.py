@@ -57,8 +57,9 @@ _SHIFT = 4  # cv2 fixed-point bits: draw at 1/16 pixel precision
 
 
 def default_line_width(height: int, width: int) -> int:
-    """Limb thickness for a picture of this size: 4 px at 512, never below 1."""
-    return max(1, round(min(height, width) / 128))
+    """Limb thickness for a picture of this size: 4 px at 512 on its long side (the side
+    the person's range of motion spans in a canonical frame), never below 1."""
+    return max(1, round(max(height, width) / 128))
 
 
 def _fixed(x: float, y: float) -> tuple[int, int]:

@@ -9,12 +9,13 @@ from __future__ import annotations
 import errno
 import json
 import os
+import re
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from ptx.errors import DiskFullError, WorkspaceError
+from ptx.errors import DamagedError, DiskFullError, WorkspaceError
 
 _DISK_FULL = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG}
 
@@ -63,9 +64,50 @@ def atomic_write_json(path: Path, obj: Any) -> None:
     atomic_write_bytes(path, (json.dumps(obj, indent=2, sort_keys=True) + "\n").encode())
 
 
-def read_json(path: Path, default: Any = None) -> Any:
-    """Read a JSON file, or return ``default`` when it does not exist."""
+def read_json(path: Path, default: Any = None, fix: str | None = None, kind: type = dict) -> Any:
+    """Read a JSON file ptx wrote, or return ``default`` when it does not exist.
+
+    A file that is not valid JSON, or whose top level is not a ``kind``, was damaged
+    outside ptx: :class:`DamagedError` names it, with ``fix`` as the hint."""
+    path = Path(path)
     try:
-        return json.loads(Path(path).read_text())
+        raw = path.read_bytes()
     except FileNotFoundError:
         return default
+    except IsADirectoryError:
+        raise damaged_file(path, "it is a folder", fix) from None
+    try:
+        data = json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        why = "it is empty" if not raw.strip() else f"not valid JSON: {str(exc)[:80]}"
+        raise damaged_file(path, why, fix) from None
+    if not isinstance(data, kind):
+        raise damaged_file(path, f"it holds a {type(data).__name__}, not a {kind.__name__}", fix)
+    return data
+
+
+def damaged_file(path: Path, why: str, fix: str | None = None) -> DamagedError:
+    """The error for a small file ptx wrote that cannot be read any more."""
+    return DamagedError(
+        f"{path} is damaged ({why}).",
+        fix or "Delete it and run the command again; ptx writes a new one.",
+    )
+
+
+def remove_stale_temp_files(folder: Path, recursive: bool = False) -> list[Path]:
+    """Delete the temp files :func:`atomic_write` (``.NAME.XXXX.tmp``) and Zarr's local
+    store (``NAME.<32 hex>.partial``) leave behind when a process is killed mid-write.
+    Call it only while holding the lock of what ``folder`` belongs to."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        return []
+    removed = []
+    files = folder.rglob("*") if recursive else folder.iterdir()
+    for p in files:
+        if _TEMP.match(p.name) and p.is_file():
+            p.unlink(missing_ok=True)
+            removed.append(p)
+    return removed
+
+
+_TEMP = re.compile(r"^(\..+\.[A-Za-z0-9_]{8}\.tmp|.+\.[0-9a-f]{32}\.partial)$")

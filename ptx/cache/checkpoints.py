@@ -12,19 +12,26 @@ Format ``ptx-checkpoint`` version 2 (any method)::
 Files of older formats are migrated when read (:data:`MIGRATIONS`), so old runs keep
 loading: version 1 was D2G-Net's own (``ptx-d2g-checkpoint``), with the trainer's
 entries at the top level.
+
+A checkpoint is a zip archive whose members carry CRC-32s, so a file that was truncated or
+altered is told apart (:func:`checkpoint_problem`: "damaged", DamagedError) from one that is
+intact but not ptx's or would run code ("refused", InputError). Readers that want the
+newest usable checkpoint (:func:`resolve_checkpoint`) skip damaged ones with a note; a
+refused one stops them.
 """
 
 from __future__ import annotations
 
 import pickle
 import re
+import zipfile
 from pathlib import Path
 from typing import Any
 
 import torch
 
 from ptx.cache.atomic import atomic_write, atomic_write_bytes
-from ptx.errors import InputError
+from ptx.errors import DamagedError, InputError
 
 FORMAT = "ptx-checkpoint"
 FORMAT_VERSION = 2
@@ -50,9 +57,40 @@ def save_checkpoint(folder: Path, step: int, payload: dict[str, Any], keep: int 
 
 
 def write_atomic(path: Path, data: dict[str, Any]) -> None:
-    """``torch.save`` to a temp file in the same folder, fsync, rename over ``path``."""
+    """``torch.save`` to a temp file in the same folder, fsync, rename over ``path``. A
+    write the disk refuses raises DiskFullError (torch itself reports it only as an
+    'unexpected pos'); the temp file is removed."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    atomic_write(path, lambda f: torch.save(data, f), "writing a checkpoint")
+
+    def write(f: Any) -> None:
+        sink = _Sink(f)
+        try:
+            torch.save(data, sink)
+        except RuntimeError:
+            if sink.error is not None:
+                raise sink.error from None
+            raise
+
+    atomic_write(path, write, "writing a checkpoint")
+
+
+class _Sink:
+    """A file wrapper that keeps the OSError of a failed write (torch.save replaces it
+    with its own RuntimeError)."""
+
+    def __init__(self, f: Any) -> None:
+        self.f = f
+        self.error: OSError | None = None
+
+    def write(self, data: Any) -> int:
+        try:
+            return self.f.write(data)
+        except OSError as exc:
+            self.error = exc
+            raise
+
+    def flush(self) -> None:
+        self.f.flush()
 
 
 def step_checkpoints(folder: Path) -> list[Path]:
@@ -63,14 +101,69 @@ def step_checkpoints(folder: Path) -> list[Path]:
 
 
 def latest_checkpoint(folder: Path) -> Path | None:
-    """The checkpoint ``last`` names, else the newest step file, else None."""
-    pointer = folder / "last"
-    if pointer.is_file():
-        target = folder / pointer.read_text().strip()
-        if _NAME.match(target.name) and target.is_file():
-            return target
+    """The checkpoint ``last`` names, else the newest step file, else None (no file is
+    read but the pointer: see :func:`resolve_checkpoint` for the newest intact one)."""
+    target = _pointed(folder)
+    if target is not None:
+        return target
     found = step_checkpoints(folder)
     return found[-1] if found else None
+
+
+def _pointed(folder: Path) -> Path | None:
+    """The existing step file ``folder/last`` names, or None (no pointer, or garbage)."""
+    try:
+        raw = (folder / "last").read_bytes()[:64]
+    except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
+        return None
+    target = folder / raw.decode("utf-8", "replace").strip()
+    return target if _NAME.match(target.name) and target.is_file() else None
+
+
+def checkpoint_problem(path: Path) -> str | None:
+    """Why the checkpoint file is damaged (truncated, a member whose CRC fails, gone), or
+    None when it is an intact archive. Files that are no zip archive at all are not
+    damaged ptx checkpoints but something else: :func:`load_checkpoint` refuses them."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(4)
+    except FileNotFoundError:
+        return "missing"
+    except IsADirectoryError:
+        return "a folder"
+    if not zipfile.is_zipfile(path):
+        return "truncated" if head == b"PK\x03\x04" else None
+    try:
+        with zipfile.ZipFile(path) as z:
+            bad = z.testzip()
+    except (zipfile.BadZipFile, OSError, EOFError, ValueError) as exc:
+        return f"unreadable: {str(exc)[:60]}"
+    return f"its part {bad} does not match its checksum" if bad else None
+
+
+def resolve_checkpoint(folder: Path) -> tuple[Path | None, list[str]]:
+    """The newest intact checkpoint of ``folder`` (the one ``last`` names first, then the
+    step files newest first) and notes on what was skipped; (None, []) when there is none.
+    Raises DamagedError when every checkpoint is damaged."""
+    notes: list[str] = []
+    pointer = folder / "last"
+    named = _pointed(folder)
+    if pointer.exists() and named is None:
+        notes.append(f"{pointer} names no checkpoint; using the newest step file instead.")
+    candidates = ([named] if named else []) + [
+        p for p in reversed(step_checkpoints(folder)) if p != named
+    ]
+    for path in candidates:
+        problem = checkpoint_problem(path)
+        if problem is None:
+            return path, notes
+        notes.append(f"Checkpoint {path.name} is damaged ({problem}); skipped it.")
+    if candidates:
+        raise DamagedError(
+            f"Every checkpoint in {folder} is damaged ({len(candidates)} checked).",
+            "Nothing can be loaded from this run; start a new one with `ptx train`.",
+        )
+    return None, notes
 
 
 _D2G_V1_TRAINER = (
@@ -95,15 +188,28 @@ def load_checkpoint(
 ) -> dict[str, Any]:
     """Read a checkpoint as data only (older formats migrated). A file that would run code
     when unpickled is refused (InputError) without running anything."""
+    problem = checkpoint_problem(path)
+    if problem == "missing":
+        raise InputError(f"Checkpoint {path} does not exist.")
+    if problem is not None:
+        raise DamagedError(
+            f"Checkpoint {path} is damaged ({problem}).",
+            "It cannot be loaded; older checkpoints of the run, if any, are used instead.",
+        )
     try:
         data = torch.load(path, map_location="cpu", weights_only=True)
     except FileNotFoundError:
         raise InputError(f"Checkpoint {path} does not exist.") from None
     except (pickle.UnpicklingError, RuntimeError, EOFError, ValueError, AttributeError) as exc:
         why = str(exc).splitlines()[0][:160] if str(exc) else type(exc).__name__
+        unsafe = isinstance(exc, pickle.UnpicklingError) and "Weights only" in str(exc)
+        what = (
+            "it would build Python objects other than plain tensors and numbers (running code)"
+            if unsafe
+            else "it is not a ptx checkpoint"
+        )
         raise InputError(
-            f"Refused to load {path}: it is not a ptx checkpoint made of plain tensors and "
-            f"numbers ({why}); nothing in it was run.",
+            f"Refused to load {path}: {what} ({why}); nothing in it was run.",
             "Load only checkpoints written by `ptx train`; delete this file if you do not "
             "know where it came from.",
         ) from None

@@ -49,14 +49,31 @@ class StageRecord:
     """How many chunks were already committed when the last run of this stage began."""
     meta: dict[str, Any] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
+    checksums: dict[str, list[str | None]] = field(default_factory=dict)
+    """Output array -> the CRC-32C (hex) of each chunk file committed, in chunk order; None
+    for a chunk never written (it reads as zeros). Empty in records of older ptx versions,
+    whose arrays carry no checksums (ptx.cache.integrity)."""
 
     def to_json(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> StageRecord:
+        """The record in ``data``; ValueError when it is not one (a damaged file)."""
         names = {f.name for f in dataclasses.fields(cls)}
-        return cls(**{k: v for k, v in data.items() if k in names})
+        try:
+            rec = cls(**{k: v for k, v in data.items() if k in names})
+        except TypeError as exc:
+            raise ValueError(f"not a stage record: {exc}") from None
+        if not (
+            isinstance(rec.chunks_done, list)
+            and isinstance(rec.inputs, dict)
+            and isinstance(rec.checksums, dict)
+            and isinstance(rec.meta, dict)
+            and isinstance(rec.token, str)
+        ):
+            raise ValueError("not a stage record: a field has the wrong type")
+        return rec
 
     def matches(self, code: str, cfg_hash: str, inputs: dict[str, str]) -> bool:
         return self.code == code and self.config_hash == cfg_hash and self.inputs == inputs

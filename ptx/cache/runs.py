@@ -15,17 +15,19 @@ prepared again since the run trained on it.
 from __future__ import annotations
 
 import datetime as _dt
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from ptx.cache.atomic import atomic_write_bytes
+from ptx.cache.atomic import atomic_write_bytes, damaged_file, remove_stale_temp_files
 from ptx.cache.checkpoints import latest_checkpoint
+from ptx.cache.locks import exclusive_lock
 from ptx.cache.store import VideoStore
 from ptx.cache.workspace import Workspace, validate_name
-from ptx.errors import InputError, StageError
+from ptx.errors import InputError, LockedError, StageError
 
 CONFIG = "config.yaml"
 
@@ -102,10 +104,80 @@ def write_run_config(run_dir: Path, info: dict[str, Any]) -> None:
 
 
 def read_run_config(run_dir: Path) -> dict[str, Any]:
+    """The run's ``config.yaml`` (InputError when absent, DamagedError when unreadable)."""
     path = Path(run_dir) / CONFIG
     if not path.is_file():
         raise InputError(f"{run_dir} has no {CONFIG}; it is not a ptx training run.")
-    return yaml.safe_load(path.read_text()) or {}
+    fix = (
+        "Restore it from a backup; its checkpoints still render and score (they hold the "
+        "settings), but the run cannot be resumed without it."
+    )
+    try:
+        data = yaml.safe_load(path.read_bytes().decode("utf-8"))
+    except (UnicodeDecodeError, yaml.YAMLError) as exc:
+        raise damaged_file(path, f"not valid YAML: {str(exc).splitlines()[0][:60]}", fix) from None
+    if data is None:
+        raise damaged_file(path, "it is empty", fix)
+    if not isinstance(data, dict) or not isinstance(data.get("config", {}), dict):
+        raise damaged_file(path, "it is not a run's settings", fix)
+    return data
+
+
+def has_checkpoint(run_dir: Path) -> bool:
+    """Whether the run has written a checkpoint (intact or not)."""
+    return latest_checkpoint(Path(run_dir) / "checkpoints") is not None
+
+
+def claim_run_dir(ws: Workspace, subject: str, method: str) -> Path:
+    """The folder for a new run: the newest run folder of ``subject`` and ``method`` that
+    never wrote a checkpoint, is newer than every run that did, and that no process holds
+    (a run stopped before its first checkpoint: emptied and used again), else a fresh one
+    (:func:`new_run_dir`). On the way, temp files that killed saves left in the other idle
+    runs are removed."""
+    base = runs_dir(ws, subject, method)
+    idle = sorted(p for p in base.iterdir() if p.is_dir()) if base.is_dir() else []
+    reuse, newer_checkpoint = None, False
+    for run in reversed(idle):  # newest first
+        done = has_checkpoint(run)
+        try:
+            with exclusive_lock(run / "lock", f"Run {run}"):
+                if done:  # kept; only what killed saves left behind is removed
+                    remove_stale_temp_files(run / "checkpoints")
+                    remove_stale_temp_files(run)
+                elif reuse is None and not newer_checkpoint:
+                    for item in run.iterdir():
+                        if item.name != "lock":
+                            shutil.rmtree(item) if item.is_dir() else item.unlink()
+                    reuse = run
+        except LockedError:
+            pass
+        newer_checkpoint = newer_checkpoint or done
+    return reuse or new_run_dir(ws, subject, method)
+
+
+def resume_target(ws: Workspace, subject: str, method: str | None = None) -> Path:
+    """The run ``--resume`` continues: the subject's newest run (of ``method``, or of any
+    method). InputError when there is none, or when the newest has no checkpoint yet while
+    an older one has (which to continue is then the user's choice)."""
+    runs = list_runs(ws, subject, method, finished=False)
+    done = [r for r in runs if has_checkpoint(r.path)]
+    which = f"{method} " if method else ""
+    if not done:
+        raise InputError(
+            f"Subject '{subject}' has no {which}training run to resume (none wrote a "
+            "checkpoint).",
+            f"Start one with `ptx train --subject {subject}`"
+            + (f" (the run {runs[-1].path} stopped before its first checkpoint; a new "
+               "run reuses its folder)." if runs else "."),
+        )  # fmt: skip
+    if runs[-1].path != done[-1].path:
+        raise InputError(
+            f"The newest run {runs[-1].path} stopped before its first checkpoint, so "
+            f"--resume would continue the older run {done[-1].path}.",
+            f"Say which: `ptx train --subject {subject} --run {done[-1].path}` continues the "
+            f"older one; `ptx train --subject {subject}` starts again in {runs[-1].name}.",
+        )
+    return done[-1].path
 
 
 def record_tokens(ws: Workspace, videos: list[str], stages: list[str]) -> dict[str, dict]:

@@ -27,18 +27,36 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ptx import __version__
-from ptx.cache.atomic import atomic_write_json, read_json, translate_os_error
+from ptx.cache.atomic import atomic_write_json, damaged_file, read_json, translate_os_error
 from ptx.cache.locks import exclusive_lock
-from ptx.errors import InputError, WorkspaceError
+from ptx.errors import DamagedError, InputError, WorkspaceError
 
 LAYOUT_VERSION = 1
 DEFAULT_WORKSPACE = "ptx-workspace"
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+_URL_RE = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]+):/+")
+"""A URL scheme (``s3://``, ``gs://``, ``https://``); a path object keeps one slash of the
+two. Drive letters (``C:/``) have a one-letter scheme and do not match."""
+
+
+def refuse_url(root: str | Path) -> None:
+    """Raise WorkspaceError when ``root`` is a URL: workspaces are local folders (a
+    ``Path`` would turn ``s3://bucket/ws`` into a local folder ``s3:/bucket/ws``)."""
+    text = str(root)
+    m = _URL_RE.match(text)
+    if m:
+        shown = f"{m.group(1)}://{text[m.end() :]}"
+        raise WorkspaceError(
+            f"Workspace {shown} is a URL; ptx workspaces are local folders for now.",
+            "Give a local (or mounted) folder with --workspace or PTX_WORKSPACE.",
+        )
 
 
 def default_workspace() -> Path:
     """``PTX_WORKSPACE`` when set, else ``./ptx-workspace``."""
-    return Path(os.environ.get("PTX_WORKSPACE") or DEFAULT_WORKSPACE)
+    raw = os.environ.get("PTX_WORKSPACE") or DEFAULT_WORKSPACE
+    refuse_url(raw)
+    return Path(raw)
 
 
 def validate_name(name: str, what: str = "subject") -> str:
@@ -75,10 +93,13 @@ class Workspace:
     root: Path
 
     def __post_init__(self) -> None:
+        refuse_url(self.root)
         object.__setattr__(self, "root", Path(self.root).expanduser())
 
     @classmethod
     def open(cls, root: Path | str | None = None, create: bool = True) -> Workspace:
+        if root is not None:
+            refuse_url(root)
         ws = cls(Path(root).expanduser() if root else default_workspace())
         if create:
             ws.ensure()
@@ -100,7 +121,8 @@ class Workspace:
             for sub in ("videos", "subjects", "runs", "outputs", "logs"):
                 (self.root / sub).mkdir(parents=True, exist_ok=True)
             marker = self.root / "workspace.json"
-            meta = read_json(marker)
+            meta = read_json(marker, fix="Delete it; ptx writes a new one (it holds only the "
+                             "layout version).")  # fmt: skip
             if meta is None:
                 atomic_write_json(marker, {"layout": LAYOUT_VERSION, "created_by": __version__})
             elif meta.get("layout", 0) > LAYOUT_VERSION:
@@ -137,11 +159,11 @@ class Workspace:
         vdir = self.video_dir(video_id)
         vdir.mkdir(parents=True, exist_ok=True)
         with exclusive_lock(vdir / "source.lock", "the video's source record", wait=True):
-            src = read_json(vdir / "source.json") or {
-                "content_hash": digest,
-                "size": path.stat().st_size,
-                "paths": [],
-            }
+            try:
+                src = _source_record(vdir / "source.json", None)
+            except DamagedError:
+                src = None  # written anew from the file itself (older paths are forgotten)
+            src = src or {"content_hash": digest, "size": path.stat().st_size, "paths": []}
             resolved = str(path.resolve())
             if resolved in src["paths"]:
                 src["paths"].remove(resolved)
@@ -150,7 +172,9 @@ class Workspace:
         return video_id
 
     def source_info(self, video_id: str) -> dict:
-        return read_json(self.video_dir(video_id) / "source.json") or {}
+        """The video's source record (content hash, size, paths); DamagedError when its
+        file no longer parses."""
+        return _source_record(self.video_dir(video_id) / "source.json", video_id) or {}
 
     def source_path(self, video_id: str) -> Path | None:
         """The newest known path of a video's source file that still exists, if any."""
@@ -163,32 +187,52 @@ class Workspace:
     def subject_path(self, name: str) -> Path:
         return self.root / "subjects" / f"{validate_name(name)}.json"
 
+    def subject_names(self) -> list[str]:
+        """The names of the subject files, whether or not they can be read."""
+        return sorted(p.stem for p in (self.root / "subjects").glob("*.json"))
+
     def subjects(self) -> Iterator[dict]:
-        for p in sorted((self.root / "subjects").glob("*.json")):
-            data = read_json(p)
-            if data:
-                yield data
+        """Every subject (DamagedError on the first whose file does not parse)."""
+        for name in self.subject_names():
+            yield self.subject(name)
 
     def subject(self, name: str) -> dict:
-        data = read_json(self.subject_path(name))
+        path = self.subject_path(name)
+        fix = (
+            f"Delete it and run `ptx prepare VIDEO --subject {name}` for each of its videos "
+            "to rebuild it (prepared videos are cached)."
+        )
+        data = read_json(path, fix=fix)
         if data is None:
-            known = ", ".join(s["name"] for s in self.subjects()) or "none yet"
+            known = ", ".join(self.subject_names()) or "none yet"
             raise InputError(
                 f"No subject named '{name}' in {self.root} (known: {known}).",
                 "Run `ptx prepare VIDEO --subject NAME` first.",
             )
+        videos = data.get("videos")
+        if not isinstance(videos, list) or not all(isinstance(v, str) for v in videos):
+            raise damaged_file(path, "it has no list of videos", fix)
+        data.setdefault("name", name)
         return data
 
     def add_video_to_subject(self, name: str, video_id: str) -> dict:
         """Add ``video_id`` to subject ``name`` (created when new); safe across processes."""
         path = self.subject_path(name)
         with exclusive_lock(self.root / "subjects" / ".lock", "the subject list", wait=True):
-            data = read_json(path) or {
+            data = self.subject(name) if path.is_file() else {
                 "name": name,
                 "videos": [],
                 "created": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
-            }
+            }  # fmt: skip
             if video_id not in data["videos"]:
                 data["videos"].append(video_id)
                 atomic_write_json(path, data)
         return data
+
+
+def _source_record(path: Path, video_id: str | None) -> dict | None:
+    fix = "Run `ptx prepare` on the video file again; it writes the record anew."
+    data = read_json(path, fix=fix)
+    if data is not None and not isinstance(data.get("paths", []), list):
+        raise damaged_file(path, "its list of paths is not a list", fix)
+    return data

@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as _dt
 import os
 import sys
+import tempfile
 import traceback
 from pathlib import Path
 
@@ -13,9 +14,11 @@ import typer
 
 from ptx import __version__
 from ptx.cache.atomic import translate_os_error
+from ptx.cache.workspace import default_workspace
 from ptx.cli import (
     compare,
     demo,
+    export,
     inspect,
     methods,
     prepare,
@@ -24,7 +27,10 @@ from ptx.cli import (
     status,
     synth,
     transfer,
+    verify,
 )
+from ptx.cli.config import config_app
+from ptx.cli.options import hide_flag_types
 from ptx.cli.train import train as train_command
 from ptx.cli.weights import weights as weights_command
 from ptx.errors import PtxError
@@ -34,7 +40,7 @@ app = typer.Typer(
     help="Turn a video of a person into a neural renderer, then make them perform other "
     "videos' moves (D2G-Net and the systems of its papers; see `ptx methods`).",
     no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,
     pretty_exceptions_enable=False,
     rich_markup_mode="rich",
 )
@@ -67,14 +73,32 @@ app.command("render")(render.render)
 app.command("score")(score.score_command)
 app.command("methods")(methods.methods)
 app.command("compare")(compare.compare_command)
+app.command("verify")(verify.verify)
+app.command("export")(export.export)
+app.add_typer(config_app, name="config")
+hide_flag_types()
 
 
-def _log_crash(exc: BaseException) -> Path | None:
-    """Write the traceback of an unexpected error to a log file; return its path."""
+def _workspace_in(argv: list[str]) -> Path:
+    """The workspace the command line uses (``--workspace``/``-w``, else the default)."""
+    for i, arg in enumerate(argv):
+        if arg in ("--workspace", "-w") and i + 1 < len(argv):
+            return Path(argv[i + 1]).expanduser()
+        if arg.startswith("--workspace="):
+            return Path(arg.split("=", 1)[1]).expanduser()
+    return default_workspace()
+
+
+def _log_crash(exc: BaseException, argv: list[str]) -> Path | None:
+    """Write the traceback of an unexpected error to ``logs/`` of the workspace in use
+    (only when that workspace exists: a crash never creates one), else to the temp
+    folder; return its path."""
     stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
-    for base in (Path(os.environ.get("PTX_WORKSPACE") or "ptx-workspace") / "logs", Path("/tmp")):
+    ws = _workspace_in(argv)
+    bases = [ws / "logs"] if ws.is_dir() else []
+    for base in (*bases, Path(tempfile.gettempdir())):
         try:
-            base.mkdir(parents=True, exist_ok=True)
+            base.mkdir(exist_ok=True)
             path = base / f"ptx-crash-{stamp}-{os.getpid()}.log"
             path.write_text("".join(traceback.format_exception(exc)))
             return path
@@ -90,6 +114,7 @@ def _fail(message: str, code: int) -> int:
 
 def run(argv: list[str] | None = None) -> int:
     """Run the CLI and return its exit code (for tests and ``main``)."""
+    argv = list(sys.argv[1:] if argv is None else argv)
     try:
         app(args=argv, prog_name="ptx")  # usage errors and --help end in SystemExit
     except SystemExit as exc:
@@ -107,7 +132,7 @@ def run(argv: list[str] | None = None) -> int:
     except Exception as exc:
         if os.environ.get("PTX_DEBUG"):
             raise
-        log = _log_crash(exc)
+        log = _log_crash(exc, argv)
         where = f" (traceback in {log})" if log else ""
         return _fail(f"internal error: {type(exc).__name__}: {exc}{where}. Please report it.", 70)
     return 0

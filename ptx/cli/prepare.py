@@ -6,31 +6,41 @@ from pathlib import Path
 
 import typer
 
+from ptx.api import prepare as api_prepare
 from ptx.cli.options import workspace_at, workspace_option
-from ptx.cli.reporting import RichReporter, out_console, outcome_table
+from ptx.cli.reporting import out_console, outcome_table, stage_reporter
 from ptx.config import parse_assignments
-from ptx.errors import InputError
-from ptx.pipeline.keypoints import import_overrides
-from ptx.pipeline.runner import prepare_video
 
 
 def prepare(
-    video: Path = typer.Argument(..., help="The video file to prepare.", show_default=False),
+    video: Path = typer.Argument(
+        ...,
+        help="The video file, or a folder of frames (or a %05d.png pattern).",
+        show_default=False,
+    ),
     subject: str | None = typer.Option(
         None, "--subject", "-s", help="Subject name (default: from the file name)."
     ),
     workspace: Path | None = workspace_option(),
+    config: Path | None = typer.Option(
+        None, "--config", "-c", help="Stage settings from a YAML file ({stage: {field: value}})."
+    ),
     analysis_size: int | None = typer.Option(
         None, help="Long side of the analysis frames in pixels (default 640)."
     ),
     fps: float | None = typer.Option(
-        None, help="Constant output frame rate (default: the source rate)."
+        None, help="Constant output frame rate (default: the source rate; 25 for frames)."
     ),
     start: float | None = typer.Option(None, help="Start time in seconds (default 0)."),
     end: float | None = typer.Option(None, help="End time in seconds (default: the end)."),
     max_frames: int | None = typer.Option(None, help="Keep at most this many frames."),
     size: int | None = typer.Option(
-        None, "--size", help="Side of the canonical square frames in pixels (default 512)."
+        None, "--size", help="Long side of the canonical frames in pixels (default 512)."
+    ),
+    aspect: str | None = typer.Option(
+        None,
+        "--aspect",
+        help="Shape of the canonical frames: auto (the clip's, default), square, or W:H.",
     ),
     keypoints: str | None = typer.Option(
         None,
@@ -44,7 +54,10 @@ def prepare(
         None, "--body", help="Body model for the fit: open (default) or smpl:PATH."
     ),
     strict: bool = typer.Option(
-        False, "--strict", help="Fail instead of warning when the quality checks find problems."
+        False,
+        "--strict",
+        help="Fail instead of warning when a quality check finds a problem (also on cached "
+        "stages; re-runs nothing).",
     ),
     set_: list[str] = typer.Option(
         [], "--set", help="Any stage setting, as STAGE.FIELD=VALUE (repeatable)."
@@ -55,36 +68,17 @@ def prepare(
     until: str | None = typer.Option(None, "--until", help="Stop after this stage."),
 ) -> None:
     """Prepare a video: decode it and run every preprocessing stage, cached and resumable."""
-    overrides = parse_assignments(set_)
-    ext = overrides.setdefault("extract", {})
-    for key, value in {
-        "analysis_size": analysis_size,
-        "fps": fps,
-        "start": start,
-        "end": end,
-        "max_frames": max_frames,
-    }.items():
-        if value is not None:
-            ext[key] = value
-    if iuv is not None:
-        if not iuv.startswith("densepose:"):
-            raise InputError(f"Cannot read --iuv {iuv!r}.", "Write it as densepose:DIR.")
-        overrides.setdefault("iuv", {})["source"] = iuv
-    if body is not None:
-        overrides.setdefault("fit", {})["body"] = body
-    if size is not None:
-        overrides.setdefault("crop", {})["size"] = size
-    if keypoints is not None:
-        overrides.setdefault("keypoints", {}).update(import_overrides(keypoints))
-    if strict:
-        overrides.setdefault("keypoints", {})["strict"] = True
     ws = workspace_at(workspace)
-    reporter = RichReporter()
+    reporter = stage_reporter()
     try:
         with reporter:
-            result = prepare_video(
-                video, ws, subject, overrides, force=force, until=until, reporter=reporter
-            )
+            result = api_prepare(
+                video, subject, workspace=ws, size=size, aspect=aspect, analysis_size=analysis_size,
+                fps=fps,
+                start=start, end=end, max_frames=max_frames, keypoints=keypoints, iuv=iuv,
+                body=body, strict=strict, settings=parse_assignments(set_), config=config,
+                force=force, until=until, progress=reporter,
+            )  # fmt: skip
     finally:
         if reporter.outcomes:
             out_console.print(outcome_table(reporter.outcomes))

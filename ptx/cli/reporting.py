@@ -16,6 +16,7 @@ from rich.progress import (
 )
 from rich.table import Table
 
+from ptx.api.progress import LineProgress
 from ptx.pipeline.stage import StageOutcome
 
 err_console = Console(stderr=True)
@@ -93,13 +94,25 @@ class RichReporter:
         self.console.print(f"[yellow]warning[/] ({stage}): {message}", highlight=False)
 
 
+def stage_reporter() -> RichReporter | LineProgress:
+    """Progress bars on a terminal; plain lines every few seconds in logs and pipes
+    (``PTX_PROGRESS_EVERY`` seconds, default 10)."""
+    return RichReporter() if err_console.is_terminal else LineProgress(ends=False)
+
+
 def outcome_table(outcomes: list[StageOutcome]) -> Table:
     table = Table(title="ptx prepare", title_justify="left")
     table.add_column("stage")
     table.add_column("status")
     table.add_column("frames", justify="right")
     table.add_column("seconds", justify="right")
-    colours = {"ran": "green", "resumed": "green", "cached": "cyan", "failed": "red"}
+    colours = {
+        "ran": "green",
+        "resumed": "green",
+        "cached": "cyan",
+        "repaired": "yellow",
+        "failed": "red",
+    }
     for o in outcomes:
         table.add_row(
             o.stage,

@@ -7,16 +7,17 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
-from ptx.cache.workspace import Workspace
-from ptx.cli.options import workspace_option
+from ptx.cli.options import subject_option, workspace_option
 from ptx.cli.reporting import out_console
-from ptx.perform.score import METRICS, ScoreResult, save_json, score
+from ptx.perform.score import METRICS, ScoreResult
 
 _FORMATS = {
     "ssim": ".4f",
     "r_ssim": ".4f",
+    "person_ssim": ".4f",
     "psnr": ".2f",
     "r_psnr": ".2f",
+    "person_psnr": ".2f",
     "lpips": ".4f",
     "fid": ".2f",
 }
@@ -27,7 +28,7 @@ def _fmt(name: str, value: float | None) -> str:
 
 
 def score_command(
-    subject: str = typer.Option(..., "--subject", help="The trained subject."),
+    subject: str = subject_option(help="The trained subject."),
     run: str | None = typer.Option(None, "--run", help="Run folder or name (default: newest)."),
     method: str | None = typer.Option(
         None, "--method", "-m", help="Score the newest run of this method (default: any)."
@@ -44,20 +45,22 @@ def score_command(
 ) -> None:
     """Render SUBJECT's held-out frames and report SSIM, PSNR, R-SSIM, R-PSNR, temporal error,
     LPIPS, FID, AKD, MKR and render frames/s."""
-    ws = Workspace.open(workspace, create=False)
+    from ptx.api import score
+
     runs = list(compare) or [run]
-    results = [score(ws, subject, r, device, report_dir=report if len(runs) == 1 else None,
-                     method=method) for r in runs]  # fmt: skip
+    one = len(runs) == 1
+    results = [score(subject, method=method, run=r, device=device, report=report if one else None,
+                     json=json_out if one else None, workspace=workspace) for r in runs]  # fmt: skip
     table = Table(title=f"ptx score: {subject} (held-out frames)", title_justify="left")
     table.add_column("metric")
     for res in results:
         table.add_column(f"{res.method} {res.run}", justify="right")
     if len(results) == 1:
         table.add_column("note")
-    for name in METRICS:
-        row = [_fmt(name, res.results[name]) for res in results]
+    for name in _ROWS:
+        row = [_fmt(name, _value(res, name)) for res in results]
         if len(results) == 1:
-            row.append(results[0].reasons.get(name, ""))
+            row.append(results[0].reasons.get(name, "") or _scope(results[0], name))
         table.add_row(name, *row)
     out_console.print(table)
     _explain(results[0])
@@ -65,9 +68,7 @@ def score_command(
         for note in res.notes:
             out_console.print(f"note ({res.run}): {note}", highlight=False)
     if json_out is not None:
-        if len(results) == 1:
-            save_json(results[0], json_out)
-        else:
+        if not one:
             from ptx.cache.atomic import atomic_write_json
 
             atomic_write_json(json_out, [r.to_json() for r in results])
@@ -76,11 +77,38 @@ def score_command(
         out_console.print(f"Report in {report}", highlight=False)
 
 
+_PERSON = ("person_ssim", "person_psnr")
+_ROWS = (*METRICS[:2], *_PERSON, *METRICS[2:])
+"""The table's rows: the whole-picture metrics, then their person-only variants."""
+
+
+def _value(res: ScoreResult, name: str) -> float | None:
+    return res.extra.get(name) if name in _PERSON else res.results[name]
+
+
+def _scope(res: ScoreResult, name: str) -> str:
+    """What a row measures over."""
+    if name in _PERSON:
+        return "person only (real mask)"
+    if name in ("ssim", "psnr", "r_ssim", "r_psnr"):
+        padded = float(res.extra.get("padded_fraction", 0.0))
+        if padded > 0:
+            return f"whole picture; padding ({padded:.0%} of the frame) excluded"
+        return "whole frame (no padding)"
+    return ""
+
+
 def _explain(res: ScoreResult) -> None:
     x = res.extra
+    h, w = x.get("frame", [x["size"], x["size"]])
+    padded = float(x.get("padded_fraction", 0.0))
+    where = (
+        f"over the picture (padding, {padded:.1%} of the frame, excluded)"
+        if padded > 0
+        else "over the whole frame (no padding)"
+    )
     out_console.print(
-        f"{x['frames']} held-out frames at {x['size']} px, checkpoint {res.checkpoint}; "
-        f"whole-frame SSIM/PSNR (background included); person-only PSNR "
-        f"{_fmt('psnr', x['person_psnr'])}, SSIM {_fmt('ssim', x['person_ssim'])}.",
+        f"{x['frames']} held-out frames at {w}x{h} (W x H), checkpoint {res.checkpoint}; "
+        f"SSIM/PSNR {where}, background included; person_* over the real person mask only.",
         highlight=False,
     )

@@ -10,22 +10,31 @@ from rich.table import Table
 from ptx.cache.workspace import Workspace
 from ptx.cli.options import workspace_option
 from ptx.cli.reporting import out_console
-from ptx.tools.status import run_status, workspace_status
+from ptx.tools.status import run_status, workspace_damage, workspace_status
 
-_COLOURS = {"complete": "green", "stale": "yellow", "partial": "magenta", "missing": "red"}
+_COLOURS = {
+    "complete": "green",
+    "stale": "yellow",
+    "partial": "magenta",
+    "missing": "red",
+    "damaged": "bold red",
+}
 
 
 def status(
     subject: str | None = typer.Argument(None, help="Only this subject."),
+    only: str | None = typer.Option(None, "--subject", "-s", help="Only this subject."),
     workspace: Path | None = workspace_option(),
 ) -> None:
     """Show subjects, their videos, each stage's state (complete, stale, partial, missing),
     and their training runs."""
-    print_status(Workspace.open(workspace, create=False), subject)
+    print_status(Workspace.open(workspace, create=False), subject or only)
 
 
 def print_status(ws: Workspace, subject: str | None = None) -> None:
     """Print the status table of ``ws`` (all subjects, or one)."""
+    for problem in workspace_damage(ws):
+        out_console.print(f"[bold red]damaged[/]: {problem}", highlight=False)
     rows = workspace_status(ws, subject)
     if not rows:
         out_console.print(f"No prepared videos in {ws.root}. Run `ptx prepare VIDEO`.")

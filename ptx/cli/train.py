@@ -13,7 +13,8 @@ from rich.progress import (
     TextColumn,
 )
 
-from ptx.cache.workspace import Workspace, default_workspace
+from ptx.api.progress import LineProgress
+from ptx.cache.workspace import default_workspace
 from ptx.cli.reporting import err_console, out_console, progress_bar
 from ptx.errors import InputError
 
@@ -67,12 +68,25 @@ def _overrides(items: list[str]) -> dict[str, str]:
     return out
 
 
+def train_reporter() -> RichTrainReporter | LineProgress:
+    """A progress bar on a terminal; plain lines every few seconds in logs and pipes."""
+    return RichTrainReporter() if err_console.is_terminal else LineProgress()
+
+
 def train(
     subject: str | None = typer.Option(None, "--subject", "-s", help="The subject to train."),
     method: str | None = typer.Option(
         None, "--method", "-m", help="The method (default d2g; see `ptx methods`)."
     ),
-    preset: str = typer.Option("tiny", "--preset", "-p", help="tiny (CPU minutes), small, paper."),
+    preset: str | None = typer.Option(
+        None, "--preset", "-p", help="tiny (CPU minutes; the default), small, paper."
+    ),
+    config: Path | None = typer.Option(
+        None,
+        "--config",
+        "-c",
+        help="Settings from a YAML file (a run's config.yaml gives the same settings again).",
+    ),
     resume: bool = typer.Option(
         False, "--resume", help="Continue the subject's newest run (of --method, if given)."
     ),
@@ -96,27 +110,14 @@ def train(
 ) -> None:
     """Train a method's renderer of a prepared subject (resumable; TensorBoard in the run
     folder)."""
-    from ptx.methods.registry import get_method
-    from ptx.training.pretrain import pretrain as pretrain_part
-    from ptx.training.run import train as train_subject
+    from ptx.api import train as api_train
 
-    if method is not None:
-        get_method(method)  # an unknown name fails before anything else
-
-    overrides: dict[str, str | int] = dict(_overrides(set_))
-    if steps is not None:
-        overrides["steps"] = steps
-    if device is not None:
-        overrides["device"] = device
-    ws = Workspace.open(workspace or default_workspace(), create=False)
-    reporter = RichTrainReporter()
+    reporter = train_reporter()
+    common = dict(method=method, preset=preset, steps=steps, settings=_overrides(set_),
+                  config=config, device=device, workspace=workspace or default_workspace(),
+                  progress=reporter)  # fmt: skip
     if pretrain:
-        names = [s.strip() for s in (subjects or subject or "").split(",") if s.strip()]
-        part_steps = overrides.pop("steps", None)
-        result = pretrain_part(
-            ws, names, method, preset, overrides, int(part_steps) if part_steps else None,
-            reporter,
-        )  # fmt: skip
+        result = api_train(subject, pretrain=True, subjects=subjects, **common)
         summary = ", ".join(
             f"{k} {v:.1%}" if k == "accuracy" else f"{k} {v:.4g}" for k, v in result.final.items()
         )
@@ -129,10 +130,7 @@ def train(
     if not subject:
         raise InputError("Which subject?", "Give --subject NAME (see `ptx status`).")
     try:
-        result = train_subject(
-            ws, subject, preset, overrides, method=method, resume=resume, run=run,
-            reporter=reporter,
-        )  # fmt: skip
+        result = api_train(subject, resume=resume, run=run, **common)
     except KeyboardInterrupt:
         reporter.end()
         err_console.print(

@@ -33,7 +33,9 @@ def weights(
             state = "[green]verified[/]"
         else:
             state, bad = "[red]hash differs[/]", bad + 1
-        if r.present and r.file.packaged and r.path.parent != W.weights_dir():
+        if r.present and r.path.parent == W.torch_hub_dir():
+            state += " (torch hub cache)"
+        elif r.present and r.file.packaged and r.path.parent != W.weights_dir():
             state += f" ({r.file.packaged[0]}'s copy)"
         table.add_row(r.file.key, r.file.filename, state, r.file.used_by, r.file.url, r.file.sha256)
     out_console.print(table)

@@ -52,11 +52,13 @@ def write_openpose_frames(
     name: str = "video",
     people_present: np.ndarray | None = None,
     pose_model: str = "BODY_25",
+    numbers: np.ndarray | None = None,
 ) -> list[Path]:
     """Write ``keypoints`` float (T, 25, 3) (x, y, confidence) as one OpenPose file per
     frame; (T, 67, 3) also writes both hands (left, then right). ``pose_model`` "COCO"
     writes the 18 COCO joints instead of BODY_25. Frames where ``people_present`` is False
-    get an empty people list."""
+    get an empty people list. ``numbers`` int (T,) are the frame numbers in the file names
+    (default 0, 1, 2, ...)."""
     kp = np.asarray(keypoints, dtype=np.float64)
     if kp.ndim != 3 or kp.shape[1:] not in ((25, 3), (67, 3)):
         raise ValueError(f"keypoints must be (T, 25, 3) or (T, 67, 3), got {kp.shape}")
@@ -84,13 +86,13 @@ def write_openpose_frames(
                     "hand_right_keypoints_3d": [],
                 }
             )
-        path = frame_file(folder, name, t)
+        path = frame_file(folder, name, t if numbers is None else int(numbers[t]))
         atomic_write_json(path, {"version": 1.3, "people": people})
         paths.append(path)
     return paths
 
 
-def _person_to_body25(values: list[float], path: Path) -> np.ndarray:
+def _person_to_body25(values: list[float], path: Path | str) -> np.ndarray:
     arr = np.asarray(values, dtype=np.float32)
     if arr.size == 75:
         out = arr.reshape(25, 3).copy()
@@ -130,6 +132,18 @@ def _hand(values: list[float] | None) -> np.ndarray:
     out = arr.reshape(21, 3).copy()
     out[out[:, 2] <= 0] = 0.0
     return out
+
+
+def pose_to_body25(values: list[float], where: Path | str) -> np.ndarray:
+    """One person's ``pose_keypoints_2d`` (BODY_25: 75 values, COCO-18: 54) as float32
+    (25, 3) in BODY_25 order; ``where`` names the file in errors."""
+    return _person_to_body25(values, where)
+
+
+def follow_person(candidates: list[np.ndarray], previous: np.ndarray | None) -> np.ndarray:
+    """Of several people's keypoints (K, 3), the one nearest the person followed before,
+    else the most confident (see :func:`read_openpose_numbered`)."""
+    return _pick(candidates, previous)
 
 
 def _pick(candidates: list[np.ndarray], previous: np.ndarray | None) -> np.ndarray:

@@ -20,16 +20,28 @@ ALPHA_FORMATS = {".mov": ("png", "rgba"), ".webm": ("libvpx-vp9", "yuva420p")}
 """Containers that carry alpha, with the codec and pixel format used for them."""
 
 
-def check_output_path(path: Path, alpha: bool = False) -> Path:
-    """Validate an output path (its folder must exist and be writable)."""
+def check_writable(path: Path, option: str = "-o") -> Path:
+    """Check, before any work, that ``path`` can be written: its folder exists and is
+    writable, and it is not a folder itself."""
     path = Path(path)
     folder = path.parent
     if not folder.is_dir():
         raise InputError(
-            f"Output folder {folder} does not exist.", "Create it, or choose another -o path."
+            f"Output folder {folder} does not exist.",
+            f"Create it, or choose another {option} path.",
         )
     if not os.access(folder, os.W_OK):
-        raise InputError(f"Output folder {folder} is not writable.", "Choose another -o path.")
+        raise InputError(
+            f"Output folder {folder} is not writable.", f"Choose another {option} path."
+        )
+    if path.is_dir() and path.suffix:
+        raise InputError(f"{path} is a folder.", f"Choose a file name for {option}.")
+    return path
+
+
+def check_output_path(path: Path, alpha: bool = False) -> Path:
+    """Validate an output path (its folder must exist and be writable)."""
+    path = check_writable(Path(path))
     if alpha and path.suffix and path.suffix.lower() not in ALPHA_FORMATS:
         raise InputError(
             f"{path.name}: {path.suffix} cannot carry alpha.",
@@ -101,10 +113,11 @@ class VideoWriter:
         if self._png_dir is not None:
             import cv2
 
-            cv2.imwrite(
-                str(self._png_dir / f"{self.count:06d}.png"),
-                cv2.cvtColor(frame, cv2.COLOR_RGBA2BGRA),
-            )
+            ok, png = cv2.imencode(".png", cv2.cvtColor(frame, cv2.COLOR_RGBA2BGRA))
+            if not ok:
+                raise ValueError("cannot encode the frame as PNG")
+            # written by Python, so a full disk raises instead of being ignored
+            (self._png_dir / f"{self.count:06d}.png").write_bytes(png.tobytes())
         else:
             vf = av.VideoFrame.from_ndarray(frame, format="rgba" if self.alpha else "rgb24")
             for packet in self._vs.encode(vf):
@@ -112,18 +125,23 @@ class VideoWriter:
         self.count += 1
 
     def close(self) -> Path:
-        """Finish the file (flush, add audio) and move it into place; returns its path."""
-        if self._png_dir is not None:
-            if self.path.exists():
-                shutil.rmtree(self.path)
-            self._png_dir.rename(self.path)
-            return self.path
-        for packet in self._vs.encode():
-            self._out.mux(packet)
-        if self._audio_in is not None:
-            self._copy_audio()
-        self._out.close()
-        os.replace(self._tmp, self.path)
+        """Finish the file (flush, add audio) and move it into place; returns its path. When
+        finishing fails (a full disk), the partial file is removed."""
+        try:
+            if self._png_dir is not None:
+                if self.path.exists():
+                    shutil.rmtree(self.path)
+                self._png_dir.rename(self.path)
+                return self.path
+            for packet in self._vs.encode():
+                self._out.mux(packet)
+            if self._audio_in is not None:
+                self._copy_audio()
+            self._out.close()
+            os.replace(self._tmp, self.path)
+        except BaseException:
+            self.abort()
+            raise
         return self.path
 
     def abort(self) -> None:

@@ -15,6 +15,23 @@ A method (D2G-Net, a baseline, a one-shot system) is one :class:`Method` record 
 - how to build its :class:`Trainer` (optimisation, state) and its :class:`Renderer`
   (inference from a checkpoint).
 
+Frame size: every image a method sees is (H, W), never one size. A run's frame comes from
+its subject's canonical frames (``ptx.cache.frame``): the long side is ``cfg.size``, the
+aspect is the canonical frame's, and each side is a multiple of ``Method.divisor(cfg)``
+(what the method's downsamplings need; :meth:`Method.frame` computes it, and a square
+canonical frame gives exactly ``cfg.size`` x ``cfg.size``). The shared machinery resizes
+every prepared array to that (H, W) before a method sees it; it hands the frame to the
+trainer as ``TrainSetup.frame`` and to the renderer as ``build_renderer``'s ``frame``
+argument, and records it in the run's config and every checkpoint (``frame``: [H, W]), so
+a renderer needs nothing else. Runs from before rectangular frames have no ``frame`` and
+are square (``cfg.size``). Tensors below are written (n, C, H, W).
+
+For a method's author: declare ``divisor`` when the networks downsample (D2G-Net:
+``2 ** max(uv_down, tr_down)``); build any parameter that has a size (D2G-Net's learned
+backgrounds, (V, 3, H, W)) from ``TrainSetup.shape`` in the trainer and from ``frame`` in
+``build_renderer``; never assume H == W anywhere else (keypoints are in pixels of the
+(H, W) frame, x then y).
+
 Everything else (the training loop, checkpoints, exact resume, logs, DDP, evaluation, the
 streaming renderer with context and carried state, score, transfer) is shared and knows no
 method by name. Nothing here imports torch at module level, so listing methods is cheap.
@@ -47,7 +64,9 @@ class MethodConfig:
 
     # --- data ---------------------------------------------------------------------------
     size: int = setting(64, fixed=True)
-    """Training resolution in pixels (square); the prepared arrays are resized to it."""
+    """Long side of the training frame in pixels; the short side follows the subject's
+    canonical aspect (rounded to a multiple of the method's divisor). The prepared arrays
+    are resized to that frame."""
     holdout: float = setting(0.1, fixed=True)
     """Fraction at the end of each video held out (never trained on; `ptx score` uses it)."""
     data_device: str = "auto"
@@ -158,6 +177,15 @@ class TrainSetup:
     """The workspace (for methods that look for pretrained parts in it)."""
     resume: bool = False
     """The trainer's state is about to be loaded from a checkpoint."""
+    frame: tuple[int, int] | None = None
+    """The run's frame (H, W) (:meth:`Method.frame` of the subject's canonical frame):
+    every image of every batch has this size. None: square, ``cfg.size`` (for trainers
+    built by hand); read it through :attr:`shape`."""
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        """The run's frame (H, W)."""
+        return self.frame or (int(self.cfg.size), int(self.cfg.size))
 
 
 class Trainer(Protocol):
@@ -190,7 +218,7 @@ class Trainer(Protocol):
         ...
 
     def eval_images(self, batch: Any) -> dict[str, torch.Tensor]:
-        """Images of single frames (a clip-1 batch), float (n, 3, S, S) in [-1, 1]; the
+        """Images of single frames (a clip-1 batch), float (n, 3, H, W) in [-1, 1]; the
         first is the output. Shown in sample sheets; those in ``Method.scored`` get PSNR."""
         ...
 
@@ -201,28 +229,28 @@ class Trainer(Protocol):
 
 @dataclass
 class RenderInputs:
-    """One batch of frames to render (n frames at the model size, on its device)."""
+    """One batch of frames to render (n frames at the model's frame (H, W), on its device)."""
 
     pose: torch.Tensor
-    """float (n, C, S, S): the stacked window of pose encodings."""
+    """float (n, C, H, W): the stacked window of pose encodings."""
     arrays: dict[str, torch.Tensor]
-    """The method's other per-frame inputs (``Method.render_arrays``), uint8 (n, C, S, S)."""
+    """The method's other per-frame inputs (``Method.render_arrays``), uint8 (n, C, H, W)."""
     video: torch.Tensor
     """int64 (n,): the training video whose learned background to use."""
     background: torch.Tensor | None = None
-    """float (1, 3, S, S) in [-1, 1]: composite over this instead of a learned background."""
+    """float (1, 3, H, W) in [-1, 1]: composite over this instead of a learned background."""
 
 
 @dataclass
 class RenderOutput:
-    """What a renderer returns for a batch; float (n, C, S, S) in [-1, 1] (alpha in [0, 1])."""
+    """What a renderer returns for a batch; float (n, C, H, W) in [-1, 1] (alpha in [0, 1])."""
 
     output: torch.Tensor
     """The composite over the background."""
     fg: torch.Tensor
     """The person's colours (for output with alpha)."""
     alpha: torch.Tensor
-    """(n, 1, S, S): the person's opacity."""
+    """(n, 1, H, W): the person's opacity."""
 
 
 class Renderer(Protocol):
@@ -257,13 +285,15 @@ class Method:
     """Its MethodConfig subclass."""
     presets: Mapping[str, Mapping[str, Any]]
     """Preset name -> changes from the config's defaults."""
-    encoding: Callable[[Any], PoseEncoding]
-    """cfg -> its pose encoding."""
+    encoding: Callable[[Any, tuple[int, int]], PoseEncoding]
+    """(cfg, the run's frame (H, W)) -> its pose encoding (an encoding that draws, such as
+    a bone stack, draws at that size; one that stacks prepared images ignores it)."""
     window: Callable[[Any], Window]
     """cfg -> its frame window."""
     build_trainer: Callable[[TrainSetup], Trainer]
-    build_renderer: Callable[[Any, dict[str, Any], torch.device], Renderer]
-    """(cfg, the trainer's saved state, device) -> an eval-mode renderer."""
+    build_renderer: Callable[[Any, dict[str, Any], torch.device, tuple[int, int]], Renderer]
+    """(cfg, the trainer's saved state, device, the run's frame (H, W)) -> an eval-mode
+    renderer."""
     losses: tuple[str, ...]
     """Loss columns of its log (the trainer's step values); g_total first by convention."""
     train_arrays: Callable[[Any], tuple[str, ...]] = lambda cfg: ()
@@ -284,6 +314,9 @@ class Method:
     """What replaces the VGG-19 loss when its weights are absent; None: no VGG loss."""
     check: Callable[[Any], None] = _no_check
     """Raise InputError for settings that cannot work together (method-specific)."""
+    divisor: Callable[[Any], int] = lambda cfg: 1
+    """cfg -> what both sides of its frame must be multiples of (2 ** the number of
+    stride-2 downsamplings of its networks); ``cfg.size`` must be one too."""
     pretrain: Callable[[Any, Any], Any] | None = None
     """(cfg, device) -> a pretrainer of a person-agnostic part trained on many subjects
     (``ptx train --pretrain``), or None when the method has none."""
@@ -312,6 +345,15 @@ class Method:
     def fixed(self) -> tuple[str, ...]:
         """Fields a resumed run cannot change."""
         return fixed_fields(self.config)
+
+    def frame(self, cfg: Any, canonical: tuple[int, int]) -> tuple[int, int]:
+        """The (H, W) a run with settings ``cfg`` trains and renders at, for a subject whose
+        canonical frames are ``canonical`` (H, W): ``cfg.size`` on the long side, the
+        canonical aspect, each side a multiple of :attr:`divisor` (see the module
+        docstring)."""
+        from ptx.cache.frame import frame_shape
+
+        return frame_shape(canonical, int(cfg.size), max(1, int(self.divisor(cfg))))
 
     def columns(self) -> tuple[str, ...]:
         """The log's columns: step, phase, lr, rate, the losses, the PSNRs."""

@@ -2,8 +2,8 @@
 
 Each encoding is a :class:`PoseEncoding` built here and declared by a method; training
 and rendering call the same one, so the two can never disagree. Inputs are the prepared
-arrays at the model size as uint8 (n, C, S, S) (and ``keypoints`` as float
-(n, K, 3) in model pixels); outputs are float (n, channels, S, S) in [-1, 1].
+arrays at the model size as uint8 (n, C, H, W) (and ``keypoints`` as float
+(n, K, 3) in model pixels); outputs are float (n, channels, H, W) in [-1, 1].
 """
 
 from __future__ import annotations
@@ -20,12 +20,12 @@ class PoseEncoding:
     rendering, so the two can never disagree)."""
 
     arrays: tuple[str, ...]
-    """Per-frame inputs it reads: prepared image arrays (uint8 (n, C, S, S) at the model
+    """Per-frame inputs it reads: prepared image arrays (uint8 (n, C, H, W) at the model
     size) and/or ``keypoints`` (float (n, K, 3) in model pixels)."""
     channels: int
     """Channels per frame it produces."""
     encode: Callable[[dict[str, torch.Tensor]], torch.Tensor]
-    """inputs -> float (n, channels, S, S) in [-1, 1]."""
+    """inputs -> float (n, channels, H, W) in [-1, 1]."""
 
     def __call__(self, inputs: dict[str, torch.Tensor]) -> torch.Tensor:
         return self.encode(inputs)

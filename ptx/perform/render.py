@@ -2,10 +2,10 @@
 through it, composite.
 
 The conditions of a sequence come from a :class:`ConditionSource` (a subject's own
-prepared arrays, or a retargeted source video) in chunks of frames at any square size;
-they are resized to the model's resolution exactly as training resized them, encoded by
-the method's pose encoding (the same function training uses), stacked over the method's
-frame window and rendered in batches. The streaming keeps the frames a window needs from
+prepared arrays, or a retargeted source video) in chunks of frames in the target's
+canonical frame (H, W); they are resized to the model's frame exactly as training resized
+them, encoded by the method's pose encoding (the same function training uses), stacked
+over the method's frame window and rendered in batches. The streaming keeps the frames a window needs from
 before a batch (context) and reads ahead the frames it needs after it (lookahead); a
 method that feeds back its previous output gets its carried state across batches. At a
 sequence's ends the nearest frame repeats, as in training. Memory does not grow with the
@@ -16,19 +16,21 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
+import cv2
 import numpy as np
 import torch
 
-from ptx.cache.checkpoints import latest_checkpoint, load_checkpoint
+from ptx.cache.checkpoints import load_checkpoint, resolve_checkpoint
+from ptx.cache.frame import as_shape, frame_shape, same_aspect
 from ptx.cache.runs import latest_run, list_runs, read_run_config, runs_dir, subject_runs
 from ptx.cache.store import VideoStore
 from ptx.cache.workspace import Workspace, validate_name
 from ptx.devices import resolve_device
-from ptx.errors import InputError
+from ptx.errors import DamagedError, InputError
 from ptx.methods.base import Method, Renderer, RenderInputs, Window
 from ptx.methods.registry import get_method
 from ptx.nn.arrays import resize_array, resize_keypoints
@@ -50,10 +52,23 @@ class LoadedModel:
     device: torch.device
     videos: list[dict]
     """The training videos (their order is the order of the learned backgrounds)."""
+    frame: tuple[int, int] = (0, 0)
+    """The run's frame (H, W): what the model renders."""
+    canonical: tuple[int, int] = (0, 0)
+    """The canonical frame (H, W) of the subject it trained on (the aspect of its output)."""
+    notes: list[str] = field(default_factory=list)
+    """What the user should know about the loading (a damaged checkpoint skipped, ...)."""
 
     @property
     def size(self) -> int:
+        """The frame's long side (``cfg.size``)."""
         return int(self.cfg.size)
+
+    def output_shape(self, long_side: int | None = None) -> tuple[int, int]:
+        """(H, W) of a written result: the subject's canonical aspect with ``long_side``
+        (default the model's) on its long side, both sides even (for the video encoder).
+        A square model gives its own square frame."""
+        return frame_shape(self.canonical, long_side or max(self.frame), 2)
 
     @property
     def inputs(self) -> tuple[str, ...]:
@@ -91,34 +106,39 @@ def resolve_run(
 
 def load_model(run_dir: Path, device: str = "auto") -> LoadedModel:
     """Load the run's newest checkpoint (as data only) into an eval-mode renderer."""
-    ckpt = latest_checkpoint(Path(run_dir) / "checkpoints")
+    ckpt, notes = resolve_checkpoint(Path(run_dir) / "checkpoints")
     if ckpt is None:
         raise InputError(f"Run {run_dir} has no checkpoint yet.", "Let `ptx train` finish a step.")
     data = load_checkpoint(ckpt)
     method = get_method(data.get("method", "d2g"))
     cfg = method.config_from_dict(data["config"])
     dev = resolve_device(device)
-    renderer = method.build_renderer(cfg, data["trainer"], dev)
+    frame = as_shape(tuple(data.get("frame") or (cfg.size, cfg.size)))  # old runs: square
+    canonical = as_shape(tuple(data.get("canonical") or frame))
+    renderer = method.build_renderer(cfg, data["trainer"], dev, frame)
     try:
         videos = read_run_config(run_dir).get("videos", [])
+    except DamagedError as exc:
+        videos = (data.get("meta") or {}).get("videos", [])
+        notes.append(f"{exc.message} The checkpoint's own copy of the settings was used.")
     except InputError:
         videos = []
     return LoadedModel(
-        method, cfg, renderer, method.encoding(cfg), method.window(cfg), Path(run_dir), ckpt,
-        int(data.get("step", 0)), dev, videos,
+        method, cfg, renderer, method.encoding(cfg, frame), method.window(cfg), Path(run_dir), ckpt,
+        int(data.get("step", 0)), dev, videos, frame, canonical, notes,
     )  # fmt: skip
 
 
 class ConditionSource(Protocol):
-    """Per-frame conditions of a sequence, square arrays of one size."""
+    """Per-frame conditions of a sequence, in frames of one (H, W)."""
 
-    size: int
-    """Side of its square frames in pixels."""
+    shape: tuple[int, int]
+    """(H, W) of its frames in pixels (the target's canonical frame)."""
 
     def __len__(self) -> int: ...
 
     def chunk(self, start: int, stop: int, names: tuple[str, ...]) -> dict[str, np.ndarray]:
-        """The arrays ``names`` for frames [start, stop): images uint8 (n, S, S[, C]) (e.g.
+        """The arrays ``names`` for frames [start, stop): images uint8 (n, H, W[, C]) (e.g.
         ``poselabel``, ``label3d``, ``iuv``), ``keypoints`` float (n, K, 3) in pixels."""
         ...
 
@@ -128,8 +148,9 @@ class StoreConditions:
 
     def __init__(self, store: VideoStore, start: int = 0, stop: int | None = None) -> None:
         self.store = store
-        total = store.open_array("frames").shape[0]
-        self.size = int(store.open_array("frames").shape[1])
+        frames = store.open_array("frames")
+        total = frames.shape[0]
+        self.shape = (int(frames.shape[1]), int(frames.shape[2]))
         self.start, self.stop = start, total if stop is None else min(stop, total)
 
     def __len__(self) -> int:
@@ -150,27 +171,28 @@ class StoreConditions:
 class RenderedChunk:
     start: int
     rgb: np.ndarray
-    """uint8 (n, S, S, 3): the composite (or the foreground when rendering with alpha)."""
+    """uint8 (n, H, W, 3) at the model's frame: the composite (or the foreground when
+    rendering with alpha)."""
     alpha: np.ndarray
-    """uint8 (n, S, S): person opacity x 255."""
+    """uint8 (n, H, W): person opacity x 255."""
 
 
 def _to_uint8(x: torch.Tensor) -> np.ndarray:
-    """float (n, C, S, S) in [-1, 1] -> uint8 (n, S, S, C)."""
+    """float (n, C, H, W) in [-1, 1] -> uint8 (n, H, W, C)."""
     y = ((x.clamp(-1, 1) + 1) * 127.5).round_().to(torch.uint8)
     return y.permute(0, 2, 3, 1).cpu().numpy()
 
 
 def _model_inputs(
-    model: LoadedModel, got: dict[str, np.ndarray], src: int
+    model: LoadedModel, got: dict[str, np.ndarray], src: tuple[int, int]
 ) -> dict[str, torch.Tensor]:
-    """A chunk of conditions at the source's size -> tensors at the model's, on its device."""
+    """A chunk of conditions in the source's frame -> tensors at the model's, on its device."""
     out = {}
     for name, x in got.items():
         if name == "keypoints":
-            out[name] = resize_keypoints(x, src, model.size).to(model.device)
+            out[name] = resize_keypoints(x, src, model.frame).to(model.device)
         else:
-            out[name] = resize_array(name, x, model.size).to(model.device)
+            out[name] = resize_array(name, x, model.frame).to(model.device)
     return out
 
 
@@ -186,15 +208,16 @@ def render_conditions(
     """Render every frame of ``source``, ``batch`` frames at a time (see the module
     docstring).
 
-    ``background``: uint8 (S', S', 3) to composite over (resized to the model size), or None
+    ``background``: uint8 (H', W', 3) to composite over (resized to the model's frame), or None
     for the learned background of training video ``video``. With ``foreground_only`` the
     chunks carry the person's colours (for output with alpha) instead of the composite."""
+    check_aspect(model, source.shape)
     n, win, enc = len(source), model.window, model.encoding
     own = model.method.render_arrays(model.cfg)
     bg = None
     if background is not None:
-        bg = unit(resize_array("background", background[None], model.size).to(model.device))
-    encoded: dict[int, torch.Tensor] = {}  # frame -> its encoding (C, S, S)
+        bg = unit(resize_array("background", background[None], model.frame).to(model.device))
+    encoded: dict[int, torch.Tensor] = {}  # frame -> its encoding (C, H, W)
     arrays: dict[int, dict[str, torch.Tensor]] = {}  # frame -> the renderer's own inputs
     loaded = 0
     state = model.renderer.start()
@@ -202,7 +225,7 @@ def render_conditions(
         stop = min(start + batch, n)
         want = min(n, stop + win.after)
         if want > loaded:
-            got = _model_inputs(model, source.chunk(loaded, want, model.inputs), source.size)
+            got = _model_inputs(model, source.chunk(loaded, want, model.inputs), source.shape)
             codes = enc({k: got[k] for k in enc.arrays})
             for i in range(want - loaded):
                 encoded[loaded + i] = codes[i]
@@ -222,6 +245,19 @@ def render_conditions(
         yield RenderedChunk(start, _to_uint8(out.fg if foreground_only else out.output), alpha)
 
 
+def check_aspect(model: LoadedModel, shape: tuple[int, int]) -> None:
+    """Raise InputError when conditions in frames of ``shape`` (H, W) do not have the
+    aspect of the frames the model trained on (its subject was prepared again with another
+    shape since)."""
+    if not same_aspect(tuple(shape), model.canonical):
+        (h, w), (mh, mw) = shape, model.canonical
+        raise InputError(
+            f"Run {model.run_dir.name} trained on {mw}x{mh} (W x H) frames, but these are "
+            f"{w}x{h}: the subject's video was prepared again with another shape since.",
+            f"Train a new run, or prepare the video again with --aspect {mw}:{mh}.",
+        )
+
+
 def render_fps(model: LoadedModel, source: ConditionSource, frames: int = 32) -> float:
     """Model-only render speed (frames/s) over the first ``frames`` frames."""
     n = min(frames, len(source))
@@ -233,7 +269,7 @@ def render_fps(model: LoadedModel, source: ConditionSource, frames: int = 32) ->
 
 class _Head:
     def __init__(self, source: ConditionSource, n: int) -> None:
-        self.source, self.n, self.size = source, n, source.size
+        self.source, self.n, self.shape = source, n, source.shape
 
     def __len__(self) -> int:
         return self.n
@@ -242,12 +278,105 @@ class _Head:
         return self.source.chunk(start, stop, names)
 
 
+def fit_image(img: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+    """``img`` uint8 (h, w, C) resized to ``shape`` (H, W) (cubic when enlarging, area when
+    shrinking); returned as is when it has that size."""
+    h, w = shape
+    if img.shape[:2] == (h, w):
+        return img
+    grow = h * w > img.shape[0] * img.shape[1]
+    out = cv2.resize(img, (w, h), interpolation=cv2.INTER_CUBIC if grow else cv2.INTER_AREA)
+    return out.reshape(h, w, *img.shape[2:])
+
+
 def heldout_start(model: LoadedModel, video: str, count: int) -> int:
     """The first frame of ``video`` the model never trained on."""
     span = next((v for v in model.videos if v.get("video") == video), None)
     if span is not None:
         return int(span["heldout_frames"][0])
     return count - max(1, round(count * model.cfg.holdout))
+
+
+@dataclass
+class RenderResult:
+    """What `ptx render` wrote."""
+
+    output: Path
+    frames: int
+    fps: float
+    """Frame rate of the video."""
+    render_fps: float
+    """Frames rendered (and encoded) per second."""
+    run: Path
+    notes: list[str]
+
+
+class PickedConditions:
+    """The frames ``indices`` (ascending) of another condition source, as a sequence."""
+
+    def __init__(self, source: ConditionSource, indices: np.ndarray) -> None:
+        self.source, self.indices, self.shape = source, np.asarray(indices), source.shape
+
+    def __len__(self) -> int:
+        return len(self.indices)
+
+    def chunk(self, start: int, stop: int, names: tuple[str, ...]) -> dict[str, np.ndarray]:
+        idx = self.indices[start:stop]
+        got = self.source.chunk(int(idx[0]), int(idx[-1]) + 1, names)
+        return {k: v[idx - idx[0]] for k, v in got.items()}
+
+
+def render_sequence_video(
+    ws: Workspace,
+    subject: str,
+    output: Path,
+    run: str | None = None,
+    frames: str = "heldout",
+    device: str = "auto",
+    poses: str | None = None,
+    fps: float | None = None,
+    method: str | None = None,
+    start: float | None = None,
+    end: float | None = None,
+    max_frames: int | None = None,
+) -> RenderResult:
+    """Render a subject's own frames (``heldout``: the tail never trained on; ``all``) of
+    its first video, or with ``poses`` a pose file (``ptx.perform.motion``: OpenPose,
+    ComfyUI, COCO-17 or SMPL motion), into ``output`` (mp4). ``fps`` is the output rate
+    (default: the pose file's own, else the subject's); ``start``/``end`` (seconds within
+    the sequence) and ``max_frames`` trim it."""
+    from ptx.io.writer import VideoWriter, check_output_path
+    from ptx.perform.motion import frame_indices, pose_conditions
+
+    if frames not in ("heldout", "all"):
+        raise InputError(f"Unknown --frames {frames!r}.", "Use heldout or all.")
+    if fps is not None and not 0 < fps <= 240:
+        raise InputError(f"--fps {fps} is not possible.", "Give a rate from 0 to 240.")
+    check_output_path(output)  # before any work
+    run_dir = resolve_run(ws, subject, run, method)
+    model = load_model(run_dir, device)
+    videos = ws.subject(subject)["videos"]
+    store = VideoStore(ws, videos[0])
+    own_fps = float(store.meta("extract")["fps"])
+    notes: list[str] = list(model.notes)
+    if poses is not None:
+        source, out_fps, pose_notes = pose_conditions(poses, store, fps, start, end, max_frames)
+        notes += pose_notes
+    else:
+        n = store.open_array("frames").shape[0]
+        first = heldout_start(model, videos[0], n) if frames == "heldout" else 0
+        out_fps = float(fps or own_fps)
+        idx = frame_indices(n - first, own_fps, out_fps, start, end, max_frames)
+        source = PickedConditions(StoreConditions(store, first, n), idx)
+    t0, count = time.perf_counter(), 0
+    h, w = model.output_shape()
+    with VideoWriter(output, out_fps, (w, h)) as writer:
+        for chunk in render_conditions(model, source):
+            for img in chunk.rgb:
+                writer.write(fit_image(img, (h, w)))
+                count += 1
+    speed = count / max(time.perf_counter() - t0, 1e-9)
+    return RenderResult(Path(output), count, out_fps, speed, run_dir, notes)
 
 
 def render_subject(
@@ -261,35 +390,6 @@ def render_subject(
     pose_fps: float | None = None,
     method: str | None = None,
 ) -> tuple[Path, int, float]:
-    """Render a subject's own frames (``heldout``: the tail never trained on; ``all``) of
-    its first video, or with ``poses`` = ``openpose:DIR`` a pose sequence from OpenPose JSON
-    (at ``pose_fps``, default the subject's rate), into ``output`` (mp4). Returns (path,
-    frames, frames/s)."""
-    from ptx.io.writer import VideoWriter
-
-    if frames not in ("heldout", "all"):
-        raise InputError(f"Unknown --frames {frames!r}.", "Use heldout or all.")
-    model = load_model(resolve_run(ws, subject, run, method), device)
-    videos = ws.subject(subject)["videos"]
-    store = VideoStore(ws, videos[0])
-    fps = float(store.meta("extract")["fps"])
-    if poses is not None:
-        from ptx.io.openpose import read_openpose_frames
-        from ptx.perform.retarget_render import PoseSequenceConditions
-
-        if not poses.startswith("openpose:"):
-            raise InputError(f"Cannot read --poses {poses!r}.", "Write it as openpose:DIR.")
-        keypoints, _ = read_openpose_frames(Path(poses.split(":", 1)[1]).expanduser())
-        source: ConditionSource = PoseSequenceConditions(keypoints, store)
-        fps = pose_fps or fps
-    else:
-        n = store.open_array("frames").shape[0]
-        start = heldout_start(model, videos[0], n) if frames == "heldout" else 0
-        source = StoreConditions(store, start, n)
-    t0, count = time.perf_counter(), 0
-    with VideoWriter(output, fps, (model.size, model.size)) as writer:
-        for chunk in render_conditions(model, source):
-            for img in chunk.rgb:
-                writer.write(img)
-                count += 1
-    return output, count, count / max(time.perf_counter() - t0, 1e-9)
+    """:func:`render_sequence_video` returning (path, frames, frames/s)."""
+    res = render_sequence_video(ws, subject, output, run, frames, device, poses, pose_fps, method)
+    return res.output, res.frames, res.render_fps

@@ -2,11 +2,16 @@
 
 The trained model renders the held-out tail of each of the subject's videos (frames never
 trained on) from their own pose conditions, and the result is compared with the real
-frames at the model's resolution (the real frames, masks and flow are resized to it as in
-training):
+frames at the model's frame (H, W) (the real frames, masks and flow are resized to it as in
+training). Every image metric is measured over the *picture*: the part of the canonical
+frame that shows the source video (``ptx.cache.frame``); where the crop had to pad, the
+padding is cut away first (the output and the truth alike), so black bars never count as
+trivially right pixels. ``details.picture`` says which part that was, and
+``details.padded_fraction`` how much was left out.
 
-- ``ssim``, ``psnr``: whole frame, background included, as the paper computes them;
-  ``person_ssim``, ``person_psnr``: over the real person mask only (ptx.metrics.image);
+- ``ssim``, ``psnr``: the whole picture, background included, as the paper computes them;
+  ``person_ssim``, ``person_psnr`` (in ``details``): over the real person mask only
+  (ptx.metrics.image);
 - ``r_ssim``, ``r_psnr``: on the M=10 held-out frames whose poses are farthest from every
   training pose (ptx.metrics.robust);
 - ``temporal_error``: output frame t-1 warped to t with the real frames' flow, mean
@@ -29,10 +34,11 @@ import cv2
 import numpy as np
 
 from ptx.cache.atomic import atomic_write_json
+from ptx.cache.frame import canonical_frame
 from ptx.cache.runs import changed_inputs, read_run_config
 from ptx.cache.store import VideoStore
 from ptx.cache.workspace import Workspace
-from ptx.errors import InputError
+from ptx.errors import DamagedError, InputError
 from ptx.metrics import (
     FrameScores,
     TemporalErrors,
@@ -43,7 +49,7 @@ from ptx.metrics import (
     lpips_score,
     temporal_errors,
 )
-from ptx.nn.arrays import resize_array
+from ptx.nn.arrays import resize_array, resize_keypoints
 from ptx.perform.render import (
     LoadedModel,
     StoreConditions,
@@ -91,6 +97,7 @@ class ScoreResult:
 @dataclass
 class _Rendered:
     output: np.ndarray
+    """uint8 (N, h, w, 3): the outputs, cut to the picture."""
     truth: np.ndarray
     mask: np.ndarray
     flow: np.ndarray | None
@@ -100,6 +107,10 @@ class _Rendered:
     labels: list[str]
     bounds: list[tuple[int, int]]
     """[start, stop) of each video's held-out frames in the arrays above."""
+    picture: tuple[int, int, int, int]
+    """x0, y0, x1, y1 of the picture in the model's frame (the arrays above are cut to it)."""
+    padded_fraction: float
+    """Share of the model's frame left out as padding."""
 
 
 def _heldout(
@@ -124,32 +135,51 @@ def _heldout(
     return out
 
 
+def picture_of(model: LoadedModel, spans: list) -> tuple[tuple[int, int, int, int], float]:
+    """The picture (x0, y0, x1, y1) in the model's frame that every scored video shows (the
+    intersection of their content boxes), and the share of the frame outside it."""
+    h, w = model.frame
+    x0, y0, x1, y1 = 0, 0, w, h
+    for store, *_ in spans:
+        bx0, by0, bx1, by1 = canonical_frame(store).picture_box(model.frame)
+        x0, y0, x1, y1 = max(x0, bx0), max(y0, by0), min(x1, bx1), min(y1, by1)
+    if x1 - x0 < 8 or y1 - y0 < 8:  # nothing sensible left: score the whole frame
+        x0, y0, x1, y1 = 0, 0, w, h
+    return (x0, y0, x1, y1), 1.0 - (x1 - x0) * (y1 - y0) / float(h * w)
+
+
 def _render_heldout(model: LoadedModel, spans: list) -> _Rendered:
-    size = model.size
+    frame = model.frame
+    (x0, y0, x1, y1), padded = picture_of(model, spans)
+    cut = (slice(None), slice(y0, y1), slice(x0, x1))
     outs, truths, masks, flows, valids, kps, train_kps, labels = [], [], [], [], [], [], [], []
     bounds: list[tuple[int, int]] = []
     has_flow = all(s.has("flow") and s.has("flow_valid") for s, *_ in spans)
     for store, vid, a, b in spans:
         for chunk in render_conditions(model, StoreConditions(store, a, b), video=vid):
-            outs.append(chunk.rgb)
-        src = int(store.open_array("frames").shape[1])
-        truths.append(_chw_to_hwc(resize_array("frames", store.read("frames", a, b), size)))
-        masks.append(resize_array("mask", store.read("mask", a, b), size)[:, 0].numpy())
+            outs.append(chunk.rgb[cut])
+        src = canonical_frame(store).shape
+        truths.append(_chw_to_hwc(resize_array("frames", store.read("frames", a, b), frame))[cut])
+        masks.append(resize_array("mask", store.read("mask", a, b), frame)[:, 0].numpy()[cut])
         if has_flow:
-            flows.append(_chw_to_hwc(resize_array("flow", store.read("flow", a, b), size)))
+            flows.append(_chw_to_hwc(resize_array("flow", store.read("flow", a, b), frame))[cut])
             valid = store.read("flow_valid", a, b).astype(np.uint8)
-            valids.append(resize_array("flow_valid", valid, size)[:, 0].numpy().astype(bool))
-        kp = store.read("keypoints").astype(np.float32)
-        kp[..., :2] *= size / src
+            valid = resize_array("flow_valid", valid, frame)[:, 0].numpy().astype(bool)
+            valids.append(valid[cut])
+        kp = resize_keypoints(store.read("keypoints"), src, frame).numpy()
+        kp[..., 0] -= x0
+        kp[..., 1] -= y0
+        kp[kp[..., 2] <= 0] = 0.0
         kps.append(kp[a:b])
         train_kps.append(kp[:a])
         labels += [f"{store.video_id[:6]} frame {t}" for t in range(a, b)]
         bounds.append((len(labels) - (b - a), len(labels)))
     return _Rendered(
-        np.concatenate(outs), np.concatenate(truths), np.concatenate(masks),
+        np.ascontiguousarray(np.concatenate(outs)), np.ascontiguousarray(np.concatenate(truths)),
+        np.ascontiguousarray(np.concatenate(masks)),
         np.concatenate(flows).astype(np.float32) if has_flow else None,
         np.concatenate(valids) if has_flow else None,
-        np.concatenate(kps), np.concatenate(train_kps), labels, bounds,
+        np.concatenate(kps), np.concatenate(train_kps), labels, bounds, (x0, y0, x1, y1), padded,
     )  # fmt: skip
 
 
@@ -158,14 +188,17 @@ def _chw_to_hwc(t: Any) -> np.ndarray:
 
 
 def _detect_keypoints(frames: np.ndarray, size: int) -> np.ndarray:
-    """MediaPipe BODY_25 keypoints of ``frames`` upscaled to ``size``, in frame pixels."""
+    """MediaPipe BODY_25 keypoints of ``frames`` uint8 (T, H, W, 3) upscaled to ``size`` on
+    their long side, in frame pixels."""
     from ptx.pipeline.mediapipe_pose import PoseTracker
 
-    scale = frames.shape[1] / size
+    h, w = frames.shape[1:3]
+    scale = max(h, w) / size
+    big_w, big_h = max(1, round(w / scale)), max(1, round(h / scale))
     out = np.zeros((len(frames), 25, 3), np.float32)
     with PoseTracker(segmentation=False) as tracker:
         for t, img in enumerate(frames):
-            big = cv2.resize(img, (size, size), interpolation=cv2.INTER_CUBIC)
+            big = cv2.resize(img, (big_w, big_h), interpolation=cv2.INTER_CUBIC)
             det = tracker.process(big)
             out[t] = det.keypoints[:25]
     out[..., :2] *= scale
@@ -224,11 +257,15 @@ def score(
     results["fps"] = fps
     try:
         changed = changed_inputs(ws, read_run_config(run_dir))
-    except InputError:
+    except (InputError, DamagedError):
         changed = []
     extra = {
         "frames": len(r.output),
         "size": model.size,
+        "frame": list(model.frame),
+        "picture": list(r.picture),
+        "padded_fraction": round(r.padded_fraction, 5),
+        "whole_frame_metrics": "over the picture (padding excluded)",
         "person_psnr": summary["person_psnr"],
         "person_ssim": summary["person_ssim"],
         "challenging_frames": [r.labels[i] for i in hard.indices],
@@ -238,7 +275,7 @@ def score(
     }
     if keep_images:
         extra.update(outputs=r.output, truth=r.truth)
-    notes = [f"The run's inputs changed since it trained: {c}." for c in changed]
+    notes = [*model.notes, *(f"The run's inputs changed since it trained: {c}." for c in changed)]
     result = ScoreResult(
         subject, model.method.name, run_dir.name, model.checkpoint.name, results, extra,
         reasons, notes,

@@ -254,13 +254,17 @@ def global_shift(a: np.ndarray, b: np.ndarray, max_side: int = 256) -> float:
     return float(math.hypot(dx, dy) / s) if after < 0.8 * before else 0.0
 
 
-def background_panel(background: np.ndarray, seen: np.ndarray, tile: int) -> np.ndarray:
-    """The background for ``ptx inspect``: uint8 (tile, tile, 3), never-seen (inpainted)
-    pixels hatched in magenta. background: uint8 (H, W, 3); seen: int (H, W)."""
-    size = (tile, tile)
+def background_panel(
+    background: np.ndarray, seen: np.ndarray, tile: int | tuple[int, int]
+) -> np.ndarray:
+    """The background for ``ptx inspect``: uint8 (th, tw, 3) for ``tile`` (th, tw) (or a
+    square's side), never-seen (inpainted) pixels hatched in magenta. background: uint8
+    (H, W, 3); seen: int (H, W)."""
+    th, tw = (tile, tile) if isinstance(tile, int) else tile
+    size = (tw, th)
     img = cv2.resize(background, size, interpolation=cv2.INTER_AREA)
     holes = cv2.resize((seen == 0).astype(np.uint8), size, interpolation=cv2.INTER_NEAREST) > 0
-    yy, xx = np.mgrid[0:tile, 0:tile]
+    yy, xx = np.mgrid[0:th, 0:tw]
     hatch = holes & (((xx + yy) // 3) % 3 == 0)
     img[hatch] = (img[hatch] // 2 + np.array([127, 0, 127], np.uint8)).astype(np.uint8)
     return img

@@ -8,10 +8,12 @@ is a pinhole whose focal length is ``focal`` times the source video's long side 
 
 Outputs (float32): ``body/pose`` (T, 24, 3) axis-angle (joint 0 = orientation in camera
 space), ``body/transl`` (T, 3) metres, ``body/camera`` (T, 3) focal, cx, cy in canonical
-pixels, ``body/keypoints`` (T, 25, 3) the fitted BODY_25 points, ``body/error`` (T,) mean
-distance in pixels between fitted and detected keypoints, ``body/shape`` (10,). Metadata:
-the body model (``body``, and ``body_spec`` to load it again), frame size, mean error, the
-frames fitted poorly.
+pixels (cx, cy: the centre of the H x W frame), ``body/keypoints`` (T, 25, 3) the fitted
+BODY_25 points, ``body/error`` (T,) mean distance in pixels between fitted and detected
+keypoints, ``body/shape`` (10,). Metadata:
+the body model (``body``, and ``body_spec`` to load it again), the frame's long side
+(``size``) and ``height``, ``width``, mean error (a fraction of the long side), the frames
+fitted poorly.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from dataclasses import dataclass, fields
 import numpy as np
 
 from ptx.body.fit import FitConfig, fit_body
-from ptx.body.load import resolve_body_model, spec_of
+from ptx.body.load import body_identity, resolve_body_model, spec_of
 from ptx.devices import resolve_device
 from ptx.errors import InputError, StageError
 from ptx.pipeline.quality import frame_ranges
@@ -33,7 +35,10 @@ OUTPUTS = ("body/pose", "body/transl", "body/camera", "body/keypoints", "body/er
 @dataclass
 class FitStageConfig:
     body: str = "open"
-    """Body model: ``open`` (ships with ptx) or ``smpl:PATH`` (an SMPL .pkl/.npz)."""
+    """Body model: ``open`` (ships with ptx) or ``smpl:PATH`` (an SMPL .pkl/.npz). When the
+    file is absent the fit uses the open model and warns (``--strict``: an error); the fit's
+    fingerprint holds the model really used and the file's content hash, so supplying the
+    file later fits again."""
     focal: float = 0.9
     """Focal length assumed for the source camera, in units of its long side."""
     window: int = 64
@@ -67,7 +72,7 @@ def fit_config(cfg: FitStageConfig) -> FitConfig:
 
 def canonical_focal(ctx: StageContext, size: int, focal: float) -> float:
     """Focal length in canonical pixels: ``focal`` x the source's long side, scaled by the
-    crop (frame size when no crop was recorded)."""
+    crop (x the frame's long side ``size`` when no crop was recorded)."""
     try:
         crop = ctx.store.meta("crop")
         long_side = max(int(crop["source_width"]), int(crop["source_height"]))
@@ -84,6 +89,10 @@ class FitStage(Stage):
     outputs = (*OUTPUTS, "body/shape")
 
     @classmethod
+    def identity(cls, config: FitStageConfig) -> dict:
+        return body_identity(config.body)
+
+    @classmethod
     def check(cls, config: FitStageConfig) -> None:
         if config.window < 1 or config.context < 0 or config.shape_frames < 1 or config.focal <= 0:
             raise InputError("fit.window, fit.shape_frames and fit.focal must be positive.")
@@ -94,28 +103,36 @@ class FitStage(Stage):
         device = resolve_device(cfg.device, "fit.device").type
         model, fallback = resolve_body_model(cfg.body)
         if fallback:
-            ctx.warn(fallback)
+            ctx.gate([fallback], kind="weights")  # --strict: MissingWeightsError, no fit
         kp = ctx.read("keypoints")[:, :25].astype(np.float32)
-        n, size = len(kp), int(ctx.store.open_array("mask").shape[1])
+        h, w = (int(v) for v in ctx.store.open_array("mask").shape[1:3])
+        n, size, frame = len(kp), max(h, w), (h, w)
         focal = canonical_focal(ctx, size, cfg.focal)
-        camera = np.tile(np.array([focal, size / 2, size / 2], np.float32), (n, 1))
+        camera = np.tile(np.array([focal, w / 2, h / 2], np.float32), (n, 1))
         lib = fit_config(cfg)
         chunk = ctx.chunk_frames
         for name, shape in zip(OUTPUTS, ((n, 24, 3), (n, 3), (n, 3), (n, 25, 3), (n,))):
             ctx.create_array(name, shape, np.float32)
         ctx.create_array("body/shape", (model.n_betas,), np.float32, time_axis=False)
-        todo = ctx.pending(-(-n // chunk), total_frames=n)
+        n_chunks = -(-n // chunk)
+        todo = ctx.pending(n_chunks, total_frames=n)
         per_window = max(1, -(-cfg.window // chunk))
-        betas = ctx.record.meta.get("betas") if ctx.record.chunks_done else None
+        single = n <= per_window * chunk
+        # a window's chunks are fitted together: a resume or repair redoes every chunk of a
+        # window with one pending, so that it equals an uninterrupted run
+        windows = {c // per_window for c in todo}
+        todo = [c for c in range(n_chunks) if c // per_window in windows]
+        resumed = ctx.record.chunks_done and not (single and todo)
+        betas = ctx.record.meta.get("betas") if resumed else None
         whole = None
-        if betas is None and n <= per_window * chunk:  # one window: shape and pose at once
-            whole = fit_body(model, kp, size, ctx.read("mask"), camera, lib, None, True, device)
+        if betas is None and single:  # one window: shape and pose at once
+            whole = fit_body(model, kp, frame, ctx.read("mask"), camera, lib, None, True, device)
             betas = whole.betas.tolist()
         elif betas is None:  # the shape from frames spread over the video, masks read one by one
             pick = np.unique(np.linspace(0, n - 1, min(n, cfg.shape_frames)).round().astype(int))
             masks = np.concatenate([ctx.read("mask", i, i + 1) for i in pick])
             shape_fit = fit_body(
-                model, kp[pick], size, masks, camera[pick], lib, None, False, device
+                model, kp[pick], frame, masks, camera[pick], lib, None, False, device
             )
             betas = shape_fit.betas.tolist()
         betas_arr = np.asarray(betas, np.float32)
@@ -123,7 +140,10 @@ class FitStage(Stage):
         ctx.set_meta(
             body=model.name,
             body_spec=spec_of(model, cfg.body),
+            body_requested=cfg.body,
             size=size,
+            height=h,
+            width=w,
             focal=focal,
             betas=[float(b) for b in betas],
         )
@@ -135,7 +155,7 @@ class FitStage(Stage):
             else:
                 m = ctx.read("mask", lo, hi)
                 res = fit_body(
-                    model, kp[lo:hi], size, m, camera[lo:hi], lib, betas_arr, True, device
+                    model, kp[lo:hi], frame, m, camera[lo:hi], lib, betas_arr, True, device
                 )
             core = slice(a - lo, b - lo)
             for name, arr in zip(

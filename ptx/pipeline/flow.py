@@ -28,6 +28,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from ptx.config import setting
 from ptx.errors import InputError
 from ptx.nn.warp import warp_backward_np
 from ptx.pipeline.stage import Stage, StageContext
@@ -49,8 +50,9 @@ class FlowConfig:
     """Forward-backward check: tolerance growing with the flow's squared length."""
     fb_beta: float = 0.5
     """Forward-backward check: constant tolerance, squared pixels."""
-    workers: int = 2
-    """Frame pairs computed in parallel (each thread has its own DIS)."""
+    workers: int = setting(2, fingerprint=False)
+    """Frame pairs computed in parallel (each thread has its own DIS, so the flow is the
+    same for any number; changing it re-runs nothing)."""
     warn_valid: float = 0.5
     """Warn when on average fewer than this fraction of pixels have a valid flow."""
 
@@ -125,15 +127,16 @@ def compute_flow(
     return fwd, fb_valid(fwd, bwd, cfg.fb_alpha, cfg.fb_beta)
 
 
-def flow_panel(flow: np.ndarray, valid: np.ndarray, tile: int) -> np.ndarray:
-    """A picture of one flow field for ``ptx inspect``: uint8 (tile, tile, 3) RGB; hue =
-    direction, saturation = length (white = still), invalid pixels dark grey.
-    flow: float (H, W, 2); valid: bool (H, W)."""
-    f = cv2.resize(to_single(flow), (tile, tile), interpolation=cv2.INTER_NEAREST)
-    ok = cv2.resize(valid.astype(np.uint8), (tile, tile), interpolation=cv2.INTER_NEAREST) > 0
+def flow_panel(flow: np.ndarray, valid: np.ndarray, tile: int | tuple[int, int]) -> np.ndarray:
+    """A picture of one flow field for ``ptx inspect``: uint8 (th, tw, 3) RGB for ``tile``
+    (th, tw) (or a square's side); hue = direction, saturation = length (white = still),
+    invalid pixels dark grey. flow: float (H, W, 2); valid: bool (H, W)."""
+    th, tw = (tile, tile) if isinstance(tile, int) else tile
+    f = cv2.resize(to_single(flow), (tw, th), interpolation=cv2.INTER_NEAREST)
+    ok = cv2.resize(valid.astype(np.uint8), (tw, th), interpolation=cv2.INTER_NEAREST) > 0
     length, angle = cv2.cartToPolar(f[..., 0], f[..., 1], angleInDegrees=True)
     top = max(1.0, float(np.percentile(length[ok], 99))) if ok.any() else 1.0
-    hsv = np.empty((tile, tile, 3), np.uint8)
+    hsv = np.empty((th, tw, 3), np.uint8)
     hsv[..., 0] = (angle / 2).astype(np.uint8)
     hsv[..., 1] = np.clip(length / top * 255, 0, 255).astype(np.uint8)
     hsv[..., 2] = 255

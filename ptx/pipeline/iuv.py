@@ -1,6 +1,6 @@
 """Stage ``iuv``: DensePose-style IUV maps of the fitted body, one per canonical frame.
 
-Output ``iuv`` uint8 (T, S, S, 3): I = part 0..24 (0 background), U and V x 255 (see
+Output ``iuv`` uint8 (T, H, W, 3): I = part 0..24 (0 background), U and V x 255 (see
 ``ptx.body.render``), rasterized from ``body/*`` with the body model the fit used. With
 ``source = densepose:DIR`` the IUV images DensePose wrote for the source video are mapped
 into the canonical crop instead (``ptx.body.densepose``).
@@ -18,6 +18,7 @@ from ptx.body.load import resolve_body_model
 from ptx.body.model import BodyModel, TorchBody
 from ptx.body.render import default_workers, render_sequence
 from ptx.errors import InputError
+from ptx.pipeline.crop import CropBox
 from ptx.pipeline.stage import Stage, StageContext
 
 BODY_INPUTS = ("body/pose", "body/transl", "body/camera", "body/shape")
@@ -29,22 +30,24 @@ class IuvConfig:
     """``render`` the fitted body, or ``densepose:DIR`` to import DensePose IUV images."""
 
 
-def fitted_model(ctx: StageContext) -> tuple[BodyModel, int]:
-    """The body model the fit used, and the canonical frame size."""
+def fitted_model(ctx: StageContext) -> tuple[BodyModel, tuple[int, int]]:
+    """The body model the fit used, and the canonical frame's (H, W) (a fit recorded before
+    rectangular frames has only ``size``: square)."""
     meta = ctx.store.meta("fit")
     model, fallback = resolve_body_model(meta.get("body_spec", "open"))
     if fallback:
         ctx.warn(fallback)
-    return model, int(meta["size"])
+    size = int(meta["size"])
+    return model, (int(meta.get("height", size)), int(meta.get("width", size)))
 
 
 def render_stage(ctx: StageContext, output: str) -> None:
     """Render ``output`` (``iuv`` or ``label3d``) for every pending chunk, frames spread
     over as many threads as torch uses (the rasterizer releases the GIL)."""
-    model, size = fitted_model(ctx)
+    model, shape = fitted_model(ctx)
     betas = ctx.read("body/shape")
     n = int(ctx.store.open_array("body/pose").shape[0])
-    ctx.create_array(output, (n, size, size, 3), np.uint8)
+    ctx.create_array(output, (n, *shape, 3), np.uint8)
     chunk = ctx.chunk_frames
     body = TorchBody(model)
     workers = default_workers()
@@ -56,7 +59,7 @@ def render_stage(ctx: StageContext, output: str) -> None:
             ctx.read("body/pose", a, b),
             ctx.read("body/transl", a, b),
             ctx.read("body/camera", a, b),
-            size,
+            shape,
             outputs=(output,),
             workers=workers,
             body=body,
@@ -91,7 +94,7 @@ def _import_densepose(ctx: StageContext, folder: Path) -> None:
     files = densepose.densepose_files(folder)
     n = int(ctx.store.open_array("body/pose").shape[0])
     crop = ctx.store.meta("crop")
-    size = int(crop["size"])
+    shape = CropBox.from_meta(crop).shape
     if len(files) < n:
         raise InputError(
             f"{folder} has {len(files)} IUV images but the video has {n} frames.",
@@ -99,13 +102,13 @@ def _import_densepose(ctx: StageContext, folder: Path) -> None:
         )
     box = (float(crop["box_x0"]), float(crop["box_y0"]), float(crop["box_side"]))
     src_w, src_h = int(crop["source_width"]), int(crop["source_height"])
-    ctx.create_array("iuv", (n, size, size, 3), np.uint8)
+    ctx.create_array("iuv", (n, *shape, 3), np.uint8)
     chunk = ctx.chunk_frames
     for c in ctx.pending(-(-n // chunk), total_frames=n):
         a, b = c * chunk, min(n, (c + 1) * chunk)
         out = np.stack(
             [
-                densepose.to_canonical(densepose.read_iuv(files[t]), src_w, src_h, box, size)
+                densepose.to_canonical(densepose.read_iuv(files[t]), src_w, src_h, box, shape)
                 for t in range(a, b)
             ]
         )

@@ -1,6 +1,6 @@
 """Stage ``label3d``: the 3-channel 3D pose label of every canonical frame.
 
-Output ``label3d`` uint8 (T, S, S, 3): camera-space surface normals of the fitted body,
+Output ``label3d`` uint8 (T, H, W, 3): camera-space surface normals of the fitted body,
 as a normal map (x right, y up, z towards the viewer; ``round(127.5 * (n + 1))``, 1..255;
 0 = background). Why normals: see ``ptx.body.render``.
 """

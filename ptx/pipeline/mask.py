@@ -1,4 +1,4 @@
-"""Stage ``mask``: the person's probability in every canonical frame, uint8 x 255.
+"""Stage ``mask``: the person's probability in every canonical frame, uint8 (T, H, W) x 255.
 
 Where the mask comes from (``method``):
 
@@ -35,7 +35,9 @@ import cv2
 import numpy as np
 
 from ptx.body.skeleton import skeleton_region
+from ptx.cache.frame import frame_from_meta
 from ptx.errors import InputError
+from ptx.pipeline.crop import CropBox
 from ptx.pipeline.stage import Stage, StageContext
 
 METHODS = ("auto", "pose", "selfie", "skeleton")
@@ -61,7 +63,7 @@ class MaskConfig:
 
 def analysis_to_canonical(extract: dict[str, Any], crop: dict[str, Any]) -> np.ndarray:
     """The 2 x 3 cv2 affine matrix taking analysis-frame pixel indices to canonical ones."""
-    k = crop["size"] / crop["box_side"]
+    k = CropBox.from_meta(crop).scale
     ax = extract["source_width"] / extract["width"] * k
     ay = extract["source_height"] / extract["height"] * k
     bx, by = -crop["box_x0"] * k, -crop["box_y0"] * k
@@ -85,22 +87,20 @@ def guided_filter(guide: np.ndarray, src: np.ndarray, radius: int, eps: float) -
 def refine_mask(
     prob: np.ndarray, frame: np.ndarray, radius: int, eps: float = 1e-3, gain: float = 2.0
 ) -> np.ndarray:
-    """Refine ``prob`` float32 (S, S) in 0..1 along the edges of ``frame`` uint8 (S, S, 3)
-    (module docstring); returns float32 (S, S) in 0..1."""
+    """Refine ``prob`` float32 (H, W) in 0..1 along the edges of ``frame`` uint8 (H, W, 3)
+    (module docstring); returns float32 (H, W) in 0..1."""
     luma = cv2.cvtColor(frame, cv2.COLOR_RGB2GRAY).astype(np.float32) / np.float32(255)
     out = guided_filter(luma, prob, radius, eps)
     return np.clip((out - 0.5) * gain + 0.5, 0.0, 1.0)
 
 
-def _content(crop: dict[str, Any], size: int) -> np.ndarray:
-    """bool (S, S): canonical pixels that show the source picture (not padding)."""
-    x0, y0, x1, y1 = crop.get("content_box", [0, 0, size, size])
-    inside = np.zeros((size, size), bool)
-    inside[round(y0) : round(y1), round(x0) : round(x1)] = True
-    return inside
+def _content(crop: dict[str, Any], shape: tuple[int, int]) -> np.ndarray:
+    """bool (H, W): canonical pixels that show the source picture (not padding)."""
+    return frame_from_meta(crop, shape).picture_mask()
 
 
 def _soft(region: np.ndarray, size: int) -> np.ndarray:
+    """``region`` blurred by a Gaussian of 1/200 of the frame's long side ``size``."""
     sigma = max(1.0, size / 200.0)
     return cv2.GaussianBlur(region.astype(np.float32), (0, 0), sigma)
 
@@ -155,13 +155,13 @@ class MaskStage(Stage):
                 "Use mask.method=auto, selfie or skeleton.",
             )
         crop = ctx.store.meta("crop")
-        size = int(crop["size"])
-        t_count = int(ctx.store.open_array("frames").shape[0])
-        ctx.create_array("mask", (t_count, size, size), np.uint8)
+        t_count, h, w = (int(v) for v in ctx.store.open_array("frames").shape[:3])
+        size = max(h, w)
+        ctx.create_array("mask", (t_count, h, w), np.uint8)
         chunk = ctx.chunk_frames
         todo = ctx.pending(-(-t_count // chunk), total_frames=t_count)
         warp = analysis_to_canonical(ctx.store.meta("extract"), crop)
-        inside = _content(crop, size)
+        inside = _content(crop, (h, w))
         radius = cfg.refine_radius or max(1, round(size / 128))
         selfie = _Selfie() if method == "selfie" and todo else None
         fallbacks = int(ctx.record.meta.get("fallback_frames", 0)) if ctx.record.chunks_done else 0
@@ -171,7 +171,7 @@ class MaskStage(Stage):
                 frames = ctx.read("frames", a, b)
                 kps = ctx.read("keypoints", a, b)
                 segs = ctx.read("segmentation_analysis", a, b) if method == "pose" else None
-                out = np.empty((b - a, size, size), np.uint8)
+                out = np.empty((b - a, h, w), np.uint8)
                 for i in range(b - a):
                     seg = None if segs is None else segs[i]
                     prob, fell_back = _frame_mask(
@@ -200,14 +200,15 @@ def _frame_mask(
     selfie: Any,
     min_coverage: float = 0.3,
 ) -> tuple[np.ndarray, bool]:
-    """One frame's person probability float32 (S, S) before refinement, and whether it fell
+    """One frame's person probability float32 (H, W) before refinement, and whether it fell
     back to the skeleton silhouette."""
-    size = frame.shape[0]
-    skeleton = skeleton_region(keypoints, (size, size))
+    h, w = frame.shape[:2]
+    size = max(h, w)
+    skeleton = skeleton_region(keypoints, (h, w))
     if method == "skeleton":
         return _soft(skeleton, size), False
     if method == "pose":
-        prob = cv2.warpAffine(seg, warp, (size, size), flags=cv2.INTER_LINEAR) / np.float32(255)
+        prob = cv2.warpAffine(seg, warp, (w, h), flags=cv2.INTER_LINEAR) / np.float32(255)
     else:
         prob = selfie(frame, skeleton)
     need = skeleton.sum()

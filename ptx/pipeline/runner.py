@@ -1,10 +1,23 @@
 """The stage runner: decide for each stage whether to skip, resume or (re)run it.
 
-A stage's fingerprint is its config hash, its code version (ptx version + stage version)
-and the tokens of its inputs (the source file's content hash, or the token of the record
+A stage's fingerprint is its config hash (of the settings that change its outputs, plus
+what else its outputs depend on: ``Stage.identity``, e.g. the body model file the fit
+really used), its code version (ptx version + stage version) and the tokens of its inputs (the source file's content hash, or the token of the record
 of the stage that wrote each input array). A complete record with the same fingerprint is
 skipped; a partial one resumes from its first unfinished chunk; anything else starts from
 scratch with a new token, which makes every downstream stage stale in turn.
+
+Before a stage is skipped, its committed chunk files are checked against the checksums in
+its record (``ptx.cache.integrity``). Damaged or missing chunks are recomputed, and only
+they (with the stage's finishing pass): the stage resumes as if those chunks had never been
+committed. A repair that reproduces the original chunks bit for bit (the rule: resuming
+equals never stopping) keeps the record's token, so what was computed from them stays
+valid; one that does not gets a new token and everything downstream runs again. A resumed
+stage checks its committed chunks the same way. A record or settings file that no longer
+parses is deleted (the stage runs again), and temp files of killed writes are removed.
+
+``strict`` turns the problems a stage's quality gates found into an error, also when the
+stage itself is cached (its record keeps them): it changes no output, so it re-runs nothing.
 """
 
 from __future__ import annotations
@@ -19,14 +32,25 @@ from pathlib import Path
 from typing import Any
 
 from ptx import __version__
+from ptx.cache import integrity
+from ptx.cache.atomic import remove_stale_temp_files
 from ptx.cache.records import StageRecord, config_hash
 from ptx.cache.store import SCHEMA_VERSION, VideoStore
 from ptx.cache.workspace import Workspace, file_content_hash, name_from_path, validate_name
-from ptx.config import build_config
-from ptx.errors import InputError, PtxError, StageError
+from ptx.config import build_config, fingerprint_values
+from ptx.errors import DamagedError, InputError, PtxError, StageError
 from ptx.io.video import MIN_FRAMES, probe_video
 from ptx.pipeline.registry import STAGES, producers
-from ptx.pipeline.stage import SOURCE, NullReporter, Reporter, StageContext, StageOutcome
+from ptx.pipeline.sources import label_of, video_source
+from ptx.pipeline.stage import (
+    SOURCE,
+    NullReporter,
+    Reporter,
+    StageContext,
+    StageOutcome,
+    aligned,
+    gate_error,
+)
 
 
 class Interrupted(PtxError):
@@ -49,6 +73,16 @@ def _now() -> str:
 
 def code_version(stage: str) -> str:
     return f"{__version__}/{STAGES[stage].version}"
+
+
+def stage_fingerprint(stage: str, config: Any) -> str:
+    """The hash of what ``stage``'s outputs depend on in ``config`` (settings marked
+    ``fingerprint=False`` do not count) and of the stage's ``identity``."""
+    values = fingerprint_values(config)
+    extra = STAGES[stage].identity(config)
+    if extra:
+        values["_identity"] = extra
+    return config_hash(values)
 
 
 def resolve_configs(overrides: dict[str, dict[str, Any]] | None = None) -> dict[str, Any]:
@@ -100,16 +134,20 @@ def prepare_video(
     until: str | None = None,
     reporter: Reporter | None = None,
     join_subject: bool = True,
+    strict: bool = False,
 ) -> PrepareResult:
     """Run every registered stage on ``video`` in order (see the module docstring).
 
     The video joins subject ``subject`` (default: a name from its file name) unless
-    ``join_subject`` is False (a transfer's motion source is no person to train)."""
+    ``join_subject`` is False (a transfer's motion source is no person to train). With
+    ``strict`` a quality gate's warning is an error (so is ``keypoints.strict``)."""
     reporter = reporter or NullReporter()
-    video = Path(video)
+    given = Path(video)
     force = set(force)
     check_stage_names([*force, *([until] if until else [])])
     configs = resolve_configs(overrides)
+    # a frame sequence becomes a (cached, lossless) video file in the workspace
+    video, digest = video_source(given, workspace, getattr(configs.get("extract"), "fps", None))
     info = probe_video(video)  # a bad file fails here, before anything is written
     if info.frame_count < MIN_FRAMES:
         raise InputError(
@@ -117,9 +155,15 @@ def prepare_video(
             f"{MIN_FRAMES} frames.",
             "Give it a clip of the person moving, not a still image.",
         )
-    name = validate_name(subject) if subject is not None else name_from_path(video)
+    if subject is not None:
+        validate_name(subject)
     workspace.ensure()
-    video_id = workspace.register_video(video, file_content_hash(video))
+    video_id = workspace.register_video(video, digest or file_content_hash(video))
+    if subject is not None:
+        name = subject
+    else:  # a video already in a subject stays there (preparing it again repairs it)
+        member = [s for s in workspace.subject_names() if video_id in _videos_of(workspace, s)]
+        name = member[0] if member else name_from_path(label_of(given))
     if join_subject:
         workspace.add_video_to_subject(name, video_id)
     store = VideoStore(workspace, video_id)
@@ -128,32 +172,83 @@ def prepare_video(
     if until:
         order = order[: order.index(until) + 1]
     with store.lock():
-        settings = store.settings()
+        _housekeeping(store, reporter)
+        try:
+            settings = store.settings()
+        except DamagedError as exc:
+            reporter.warn("prepare", f"{exc.message} It is written anew.")
+            settings = {}
         for stage in order:
-            settings[stage] = {"config_hash": config_hash(configs[stage])}
+            settings[stage] = {"config_hash": stage_fingerprint(stage, configs[stage])}
         store.save_settings(settings)
         for stage in order:
             forced = "all" in force or stage in force
-            outcome = _run_stage(store, stage, configs[stage], video, forced, reporter)
+            config = configs[stage]
+            stop = strict or bool(getattr(config, "strict", False))
+            outcome = _run_stage(store, stage, config, video, forced, reporter, stop)
             result.outcomes.append(outcome)
     return result
 
 
+def _videos_of(ws: Workspace, subject: str) -> list[str]:
+    try:
+        return list(ws.subject(subject).get("videos", []))
+    except PtxError:
+        return []
+
+
+def _housekeeping(store: VideoStore, reporter: Reporter) -> None:
+    """Under the video's lock, before any stage: remove temp files left by killed writes,
+    rewrite an unreadable group metadata file, delete unreadable stage records (their
+    stages run again)."""
+    remove_stale_temp_files(store.dir, recursive=True)
+    try:
+        store.group  # noqa: B018 (opening it checks its metadata)
+    except DamagedError as exc:
+        store.repair_group()
+        reporter.warn("prepare", f"{exc.message} It was written anew; the arrays are kept.")
+    for stage in STAGES:
+        try:
+            store.record(stage)
+        except DamagedError as exc:
+            store.delete_record(stage)
+            reporter.warn(stage, f"{exc.message} Deleted: the stage runs again.")
+
+
 def _run_stage(
-    store: VideoStore, stage: str, config: Any, source: Path, forced: bool, reporter: Reporter
+    store: VideoStore,
+    stage: str,
+    config: Any,
+    source: Path,
+    forced: bool,
+    reporter: Reporter,
+    strict: bool = False,
 ) -> StageOutcome:
     cls = STAGES[stage]
-    code, cfg_hash = code_version(stage), config_hash(config)
+    code, cfg_hash = code_version(stage), stage_fingerprint(stage, config)
     inputs = input_tokens(store, stage)
     if inputs is None:
         raise StageError(f"Stage '{stage}' cannot run: an upstream stage is not complete.")
     rec = store.record(stage)
     current = rec is not None and rec.matches(code, cfg_hash, inputs) and not forced
-    if current and rec.status == "complete" and all(store.has(o) for o in cls.outputs):
-        outcome = StageOutcome(stage, "cached", rec.frames, 0.0, list(rec.warnings))
-        reporter.stage_end(outcome)
-        return outcome
-    if not current or rec is None or rec.status == "complete":
+    repair: tuple[dict, int] | None = None
+    """(the checksums and frame count before a repair) while repairing a complete stage."""
+    if current and rec.status == "complete":
+        damages = integrity.check_outputs(store, rec.checksums, cls.outputs)
+        if not damages:
+            outcome = StageOutcome(stage, "cached", rec.frames, 0.0, list(rec.warnings))
+            reporter.stage_end(outcome)
+            _strict_gates(rec, strict)
+            return outcome
+        if rec.checksums:  # (a record of an older ptx has none: its stage starts over)
+            repair = ({k: list(v) for k, v in rec.checksums.items()}, rec.frames)
+            _plan_repair(store, rec, damages)
+            shown = "; ".join(d.describe() for d in damages[:3])
+            more = f" and {len(damages) - 3} more" if len(damages) > 3 else ""
+            reporter.warn(stage, f"Damaged in {store.label()}: {shown}{more}. Recomputing.")
+    elif current and rec.status == "partial":
+        _drop_damaged_chunks(store, rec, cls.outputs)
+    if not current or rec is None or (rec.status == "complete" and repair is None):
         rec = StageRecord(
             stage=stage,
             schema=SCHEMA_VERSION,
@@ -167,7 +262,8 @@ def _run_stage(
         store.write_record(rec)
     rec.resumed_chunks = len(rec.chunks_done)
     rec.warnings = []
-    ctx = StageContext(cls(), config, store, rec, source, reporter)
+    rec.meta.pop("gates", None)
+    ctx = StageContext(cls(), config, store, rec, source, reporter, strict)
     reporter.stage_start(stage, None, rec.frames)
     t0 = time.perf_counter()
     try:
@@ -188,48 +284,129 @@ def _run_stage(
     missing = sorted(set(range(rec.n_chunks)) - set(rec.chunks_done))
     if missing:
         raise StageError(f"Stage '{stage}' finished with chunks {missing[:5]} not written.")
+    rec.checksums = integrity.output_checksums(store, cls.outputs)
+    if ctx.total_frames is not None:  # (chunks redone after a repair were counted twice)
+        rec.frames = ctx.total_frames
+    if repair is not None:
+        before, frames = repair
+        rec.frames = ctx.total_frames if ctx.total_frames is not None else frames
+        changed = [a for a, sums in rec.checksums.items() if a in before and before[a] != sums]
+        if changed:
+            rec.token = uuid.uuid4().hex  # what was computed from the old chunks runs again
+            ctx.warn(
+                f"The repaired {', '.join(changed)} differ from the original; the stages "
+                "after this one run again."
+            )
     rec.status = "complete"
     rec.finished = _now()
     rec.wall_time = ctx.record.wall_time or (time.perf_counter() - t0)
     store.write_record(rec)
-    status = "resumed" if rec.resumed_chunks else "ran"
+    status = "repaired" if repair else "resumed" if rec.resumed_chunks else "ran"
     outcome = StageOutcome(stage, status, rec.frames, time.perf_counter() - t0, list(rec.warnings))
     reporter.stage_end(outcome)
     return outcome
+
+
+def _plan_repair(store: VideoStore, rec: StageRecord, damages: list[integrity.Damage]) -> None:
+    """Turn a complete record back into a partial one whose missing chunks are exactly the
+    stage chunks holding a damaged array chunk (all of them when an array itself is gone
+    or unreadable). Outputs not chunked like the stage are rewritten by any run of it."""
+    redo: set[int] = set()
+    whole = False
+    for d in damages:
+        arr = store.open_array(d.array) if d.chunk >= 0 else None
+        if d.chunk < 0:
+            whole = True
+        elif arr is not None and aligned(arr, rec.n_chunks):
+            redo.add(d.chunk)
+    if whole:
+        for d in damages:
+            if d.chunk < 0:
+                store.delete_array(d.array)
+    rec.chunks_done = [] if whole else [c for c in rec.chunks_done if c not in redo]
+    rec.status = "partial"
+    rec.frames = 0
+
+
+def _drop_damaged_chunks(store: VideoStore, rec: StageRecord, outputs: tuple[str, ...]) -> None:
+    """Before resuming: forget committed chunks whose files are missing or altered."""
+    for name in outputs:
+        sums = rec.checksums.get(name)
+        try:
+            arr = store.open_array(name)
+        except DamagedError:
+            store.delete_array(name)
+            rec.chunks_done = []
+            return
+        if arr is None or not sums or not aligned(arr, rec.n_chunks):
+            continue
+        folder = store.zarr_path / name
+        bad = {
+            c for c in rec.chunks_done
+            if c < len(sums) and integrity.chunk_problem(
+                integrity.chunk_file(folder, arr, c), sums[c]
+            )
+        }  # fmt: skip
+        rec.chunks_done = [c for c in rec.chunks_done if c not in bad]
+
+
+def _strict_gates(rec: StageRecord, strict: bool) -> None:
+    """Under ``strict``, the gate warnings a cached stage recorded are an error, as they
+    would have been had it run now."""
+    gates = rec.meta.get("gates") or []
+    if strict and gates:
+        kind = gates[0][0]
+        raise gate_error(kind, [m for k, m in gates if k == kind])
 
 
 @dataclass
 class StageState:
     stage: str
     state: str
-    """``complete``, ``stale``, ``partial`` or ``missing``."""
+    """``complete``, ``stale``, ``partial``, ``missing`` or ``damaged``."""
     detail: str = ""
     frames: int = 0
 
 
 def stage_states(store: VideoStore) -> list[StageState]:
-    """The state of every registered stage of one video, for `ptx status`."""
-    settings = store.settings()
+    """The state of every registered stage of one video, for `ptx status`: a damaged
+    record or array is reported as ``damaged`` (with the file), never raised. Chunk files
+    are checked for presence only (`ptx verify` reads them)."""
+    try:
+        settings = store.settings()
+    except DamagedError:
+        settings = {}
     states: list[StageState] = []
     for stage, cls in STAGES.items():
-        rec = store.record(stage)
-        if rec is None:
-            states.append(StageState(stage, "missing"))
-            continue
-        wanted = settings.get(stage, {}).get("config_hash", rec.config_hash)
-        inputs = input_tokens(store, stage) or {}
-        reasons = rec.stale_reasons(code_version(stage), wanted, inputs)
-        if SOURCE in cls.inputs and store.workspace.source_path(store.video_id) is None:
-            reasons.append("source file moved or deleted")
-        if rec.status != "complete":
-            detail = f"{len(rec.chunks_done)} of {rec.n_chunks or '?'} chunks"
-            if reasons:
-                detail += f"; {', '.join(reasons)}"
-            states.append(StageState(stage, "partial", detail, rec.frames))
-        elif not all(store.has(o) for o in cls.outputs):
-            states.append(StageState(stage, "missing", "outputs deleted", rec.frames))
-        elif reasons:
-            states.append(StageState(stage, "stale", ", ".join(reasons), rec.frames))
-        else:
-            states.append(StageState(stage, "complete", f"{rec.wall_time:.1f} s", rec.frames))
+        try:
+            states.append(_stage_state(store, stage, cls, settings))
+        except DamagedError as exc:
+            states.append(StageState(stage, "damaged", exc.message))
     return states
+
+
+def _stage_state(store: VideoStore, stage: str, cls: Any, settings: dict) -> StageState:
+    rec = store.record(stage)
+    if rec is None:
+        return StageState(stage, "missing")
+    wanted = (settings.get(stage) or {}).get("config_hash", rec.config_hash)
+    inputs = input_tokens(store, stage) or {}
+    reasons = rec.stale_reasons(code_version(stage), wanted, inputs)
+    if SOURCE in cls.inputs and store.workspace.source_path(store.video_id) is None:
+        reasons.append("source file moved or deleted")
+    if rec.status != "complete":
+        detail = f"{len(rec.chunks_done)} of {rec.n_chunks or '?'} chunks"
+        if reasons:
+            detail += f"; {', '.join(reasons)}"
+        return StageState(stage, "partial", detail, rec.frames)
+    damages = integrity.check_outputs(store, rec.checksums, cls.outputs, full=False)
+    gone = [d for d in damages if d.chunk < 0 and d.kind == integrity.MISSING]
+    if gone and len(gone) == len(damages):
+        return StageState(stage, "missing", "outputs deleted", rec.frames)
+    if damages:
+        shown = "; ".join(d.describe() for d in damages[:2])
+        more = f" and {len(damages) - 2} more" if len(damages) > 2 else ""
+        return StageState(stage, "damaged", f"{shown}{more}: run ptx prepare", rec.frames)
+    if reasons:
+        return StageState(stage, "stale", ", ".join(reasons), rec.frames)
+    return StageState(stage, "complete", f"{rec.wall_time:.1f} s", rec.frames)

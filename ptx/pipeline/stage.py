@@ -17,6 +17,11 @@ chunk by chunk::
                 ctx.commit(i, frames=n)      # durable from here on
 
 The runner decides whether to run, resume or skip a stage (see ``ptx.pipeline.runner``).
+
+Outputs chunked along time like the stage (one array chunk per stage chunk) are committed
+with the chunk; any other output (one chunk, or a whole array written at the end) must be
+rewritten by every ``run()``, which is what lets the runner repair a damaged chunk by
+re-running only the stage chunks it belongs to.
 """
 
 from __future__ import annotations
@@ -29,9 +34,10 @@ from typing import Any, ClassVar, Protocol
 import numpy as np
 import zarr
 
+from ptx.cache import integrity
 from ptx.cache.records import StageRecord
 from ptx.cache.store import VideoStore, default_chunk_frames
-from ptx.errors import StageError
+from ptx.errors import MissingWeightsError, PtxError, QualityError, StageError
 
 SOURCE = "source"
 """Input name standing for the source video file."""
@@ -90,6 +96,7 @@ class StageContext:
         record: StageRecord,
         source: Path | None,
         reporter: Reporter,
+        strict: bool = False,
     ) -> None:
         self.stage = stage
         self.config = config
@@ -97,11 +104,18 @@ class StageContext:
         self.record = record
         self.source = source
         self.reporter = reporter
+        self.strict = strict
+        """``--strict``: what :meth:`gate` is given stops the stage instead of warning."""
         self._t0 = time.perf_counter()
         self._wall_before = record.wall_time
         self._resumed = bool(record.chunks_done)
         """Chunks were committed by an earlier run (their arrays must be reopened)."""
         self._created: set[str] = set()
+        self._arrays: dict[str, zarr.Array] = {}
+        self.total_frames: int | None = None
+        """The frames the stage covers, once it said so (``pending``)."""
+        if not self._resumed or "chunk_frames" not in record.meta:
+            record.meta["chunk_frames"] = default_chunk_frames()
 
     # --- arrays -----------------------------------------------------------------------
     def create_array(
@@ -115,8 +129,11 @@ class StageContext:
         """Create a declared output, or reopen it when resuming with the same shape."""
         if name not in self.stage.outputs:
             raise StageError(f"Stage '{self.stage.name}' does not declare output '{name}'.")
+        chunk_frames = chunk_frames or self.chunk_frames
         if name in self._created:  # made earlier in this run: just replace it
-            return self.store.create_array(name, shape, dtype, chunk_frames, time_axis)
+            arr = self.store.create_array(name, shape, dtype, chunk_frames, time_axis)
+            self._arrays[name] = arr
+            return arr
         existing = self.store.open_array(name)
         if (
             self._resumed
@@ -125,13 +142,17 @@ class StageContext:
             and np.dtype(existing.dtype) == np.dtype(dtype)
         ):
             self._created.add(name)
+            self._arrays[name] = existing
             return existing
         if self._resumed:  # the committed chunks' layout changed or vanished: start over
             self.record.chunks_done = []
             self.record.frames = 0
+            self.record.checksums = {}
             self._resumed = False
         self._created.add(name)
-        return self.store.create_array(name, shape, dtype, chunk_frames, time_axis)
+        arr = self.store.create_array(name, shape, dtype, chunk_frames, time_axis)
+        self._arrays[name] = arr
+        return arr
 
     def read(self, name: str, start: int | None = None, stop: int | None = None) -> np.ndarray:
         """Read a declared input array."""
@@ -141,7 +162,9 @@ class StageContext:
 
     @property
     def chunk_frames(self) -> int:
-        return default_chunk_frames()
+        """Frames per chunk: what the stage's first run used (a resume keeps it), else
+        ``PTX_CHUNK_FRAMES`` or 16."""
+        return int(self.record.meta.get("chunk_frames") or default_chunk_frames())
 
     # --- progress ---------------------------------------------------------------------
     def pending(self, n_chunks: int, total_frames: int | None = None) -> list[int]:
@@ -150,6 +173,7 @@ class StageContext:
             self.record.n_chunks = n_chunks
             self.record.chunks_done = [c for c in self.record.chunks_done if c < n_chunks]
         if total_frames is not None:
+            self.total_frames = total_frames
             self.reporter.stage_total(self.stage.name, total_frames)
         done = set(self.record.chunks_done)
         return [i for i in range(n_chunks) if i not in done]
@@ -159,9 +183,22 @@ class StageContext:
         if chunk not in self.record.chunks_done:
             self.record.chunks_done.append(chunk)
             self.record.frames += frames
+        self._note_checksums(chunk)
         self.record.wall_time = self._wall_before + time.perf_counter() - self._t0
         self.store.write_record(self.record)
         self.reporter.advance(self.stage.name, frames)
+
+    def _note_checksums(self, chunk: int) -> None:
+        """Record the checksums of the chunk files ``chunk`` wrote (the outputs chunked like
+        the stage), so a resume can tell an intact committed chunk from a damaged one."""
+        for name, arr in self._arrays.items():
+            if not aligned(arr, self.record.n_chunks):
+                continue
+            sums = self.record.checksums.get(name)
+            if sums is None or len(sums) != self.record.n_chunks:
+                sums = self.record.checksums[name] = [None] * self.record.n_chunks
+            path = integrity.chunk_file(self.store.zarr_path / name, arr, chunk)
+            sums[chunk] = integrity.stored_checksum(path)
 
     def warn(self, message: str) -> None:
         """A warning kept in the record and shown to the user."""
@@ -169,9 +206,32 @@ class StageContext:
             self.record.warnings.append(message)
         self.reporter.warn(self.stage.name, message)
 
+    def gate(self, messages: list[str], kind: str = "quality") -> None:
+        """Problems a quality gate found: warnings, or with ``strict`` one error
+        (:data:`GATE_ERRORS` ``[kind]``) naming them all. Kept in the record (``meta
+        ["gates"]``), so a later ``--strict`` run stops on the cached result too."""
+        if not messages:
+            return
+        if self.strict:
+            raise gate_error(kind, messages)
+        gates = self.record.meta.setdefault("gates", [])
+        for message in messages:
+            if [kind, message] not in gates:
+                gates.append([kind, message])
+            self.warn(message)
+
     def set_meta(self, **values: Any) -> None:
         """Metadata kept with the record (readable later via ``store.meta(stage)``)."""
         self.record.meta.update(values)
+
+
+GATE_ERRORS: dict[str, type[PtxError]] = {"quality": QualityError, "weights": MissingWeightsError}
+"""The error a gate of each kind raises under ``--strict``."""
+
+
+def gate_error(kind: str, messages: list[str]) -> PtxError:
+    """The ``--strict`` error for gate ``messages`` of ``kind``."""
+    return GATE_ERRORS[kind](" ".join(messages), "(--strict turns these warnings into errors.)")
 
 
 class Stage:
@@ -185,9 +245,25 @@ class Stage:
     outputs: ClassVar[tuple[str, ...]] = ()
 
     @classmethod
+    def identity(cls, config: Any) -> dict[str, Any]:
+        """What the stage's outputs depend on besides its config and inputs (e.g. the
+        content of a model file the config names); part of its fingerprint. Empty by
+        default."""
+        return {}
+
+    @classmethod
     def check(cls, config: Any) -> None:
         """Raise InputError for settings that cannot work; called for every stage before
         any stage runs (checks that need the video belong in ``run``)."""
 
     def run(self, ctx: StageContext) -> None:
         raise NotImplementedError
+
+
+def aligned(arr: zarr.Array, n_chunks: int) -> bool:
+    """Whether array chunk i is exactly stage chunk i (time-chunked, as many chunks as the
+    stage, one chunk across the other axes) and checksummed."""
+    if not integrity.checksummed(arr) or not integrity.has_time_axis(arr):
+        return False
+    g = integrity.grid(arr)
+    return g[0] == n_chunks > 0 and all(n == 1 for n in g[1:])

@@ -5,7 +5,11 @@ every available *panel* (the canonical frame with skeleton and mask outline, the
 cut-out, the pose label, ...). Frames where the person was not found are always among the
 samples and labelled in red.
 
-Adding a panel means writing a function ``draw(arrays, t, tile) -> uint8 (tile, tile, 3)``
+Cells follow the canonical frame's shape: every panel is a ``tile`` = (th, tw) picture with
+the canonical aspect and ``--tile`` pixels on its long side (square before the crop stage
+has run), so a portrait video gives portrait tiles.
+
+Adding a panel means writing a function ``draw(arrays, t, tile) -> uint8 (th, tw, 3)``
 and adding one :class:`Panel` to :data:`PANELS`; a panel is shown when every array it
 ``needs`` exists. Panels with ``per_frame=False`` (a background image) are drawn once, in a
 cell of their own at the end (``t`` is then None).
@@ -21,11 +25,15 @@ import cv2
 import numpy as np
 
 from ptx.body.skeleton import draw_skeleton_on
+from ptx.cache.atomic import atomic_write_bytes
+from ptx.cache.frame import canonical_frame, frame_shape
 from ptx.cache.store import VideoStore
-from ptx.cache.workspace import Workspace, file_content_hash
+from ptx.cache.workspace import Workspace
 from ptx.errors import InputError, StageError
+from ptx.io.frames import is_frame_source
 from ptx.pipeline.background import background_panel
 from ptx.pipeline.flow import flow_panel
+from ptx.pipeline.sources import label_of, source_digest
 
 _FONT = cv2.FONT_HERSHEY_SIMPLEX
 _LABEL_H = 22
@@ -67,15 +75,21 @@ class Arrays:
 # --- drawing helpers -----------------------------------------------------------------
 
 
-def fit_tile(image: np.ndarray, tile: int) -> tuple[np.ndarray, float, tuple[int, int]]:
-    """``image`` uint8 (H, W, 3) shrunk or enlarged into a black ``tile`` square, centred.
-    Returns the tile, the scale and the (x, y) offset of the image in it."""
+Tile = tuple[int, int]
+"""A panel's (height, width) in pixels."""
+
+
+def fit_tile(image: np.ndarray, tile: int | Tile) -> tuple[np.ndarray, float, tuple[int, int]]:
+    """``image`` uint8 (H, W, 3) shrunk or enlarged into a black ``tile`` (th, tw) (or a
+    square's side), centred, keeping its aspect. Returns the tile, the scale and the (x, y)
+    offset of the image in it."""
+    th, tw = (tile, tile) if isinstance(tile, int) else tile
     h, w = image.shape[:2]
-    s = tile / max(h, w)
-    nw, nh = max(1, round(w * s)), max(1, round(h * s))
+    s = min(th / h, tw / w)
+    nw, nh = min(tw, max(1, round(w * s))), min(th, max(1, round(h * s)))
     interp = cv2.INTER_AREA if s < 1 else cv2.INTER_LINEAR
-    out = np.zeros((tile, tile, 3), np.uint8)
-    x, y = (tile - nw) // 2, (tile - nh) // 2
+    out = np.zeros((th, tw, 3), np.uint8)
+    x, y = (tw - nw) // 2, (th - nh) // 2
     out[y : y + nh, x : x + nw] = cv2.resize(image, (nw, nh), interpolation=interp)
     return out, s, (x, y)
 
@@ -95,36 +109,36 @@ def outline(image: np.ndarray, prob: np.ndarray, colour=(255, 64, 255)) -> np.nd
     return image
 
 
-def _overlay(frame: np.ndarray, kp: np.ndarray, prob: np.ndarray | None, tile: int) -> np.ndarray:
+def _overlay(frame: np.ndarray, kp: np.ndarray, prob: np.ndarray | None, tile: Tile) -> np.ndarray:
     if prob is not None and prob.any():
         frame = outline(frame.copy(), prob)
     out, s, off = fit_tile(frame, tile)
-    draw_skeleton_on(out, _scaled(kp, s, off), max(1, tile // 128))
+    draw_skeleton_on(out, _scaled(kp, s, off), max(1, max(tile) // 128))
     return out
 
 
 # --- the panels ----------------------------------------------------------------------
 
 
-def draw_extracted(arrays: Arrays, t: int, tile: int) -> np.ndarray:
+def draw_extracted(arrays: Arrays, t: int, tile: Tile) -> np.ndarray:
     """The analysis frame as extracted."""
     return fit_tile(arrays.frame("frames_analysis", t), tile)[0]
 
 
-def draw_analysis(arrays: Arrays, t: int, tile: int) -> np.ndarray:
+def draw_analysis(arrays: Arrays, t: int, tile: Tile) -> np.ndarray:
     """The analysis frame with the keypoints stage's skeleton and segmentation."""
     seg = arrays.frame("segmentation_analysis", t) if arrays.has("segmentation_analysis") else None
     frame = arrays.frame("frames_analysis", t)
     return _overlay(frame, arrays.frame("keypoints_analysis", t), seg, tile)
 
 
-def draw_canonical(arrays: Arrays, t: int, tile: int) -> np.ndarray:
+def draw_canonical(arrays: Arrays, t: int, tile: Tile) -> np.ndarray:
     """The canonical frame with the skeleton and the mask's outline."""
     mask = arrays.frame("mask", t) if arrays.has("mask") else None
     return _overlay(arrays.frame("frames", t), arrays.frame("keypoints", t), mask, tile)
 
 
-def draw_cutout(arrays: Arrays, t: int, tile: int) -> np.ndarray:
+def draw_cutout(arrays: Arrays, t: int, tile: Tile) -> np.ndarray:
     """The canonical frame seen through the mask, over dark blue."""
     frame = arrays.frame("frames", t).astype(np.float32)
     alpha = arrays.frame("mask", t).astype(np.float32)[..., None] / 255.0
@@ -132,11 +146,11 @@ def draw_cutout(arrays: Arrays, t: int, tile: int) -> np.ndarray:
     return fit_tile((frame * alpha + back * (1 - alpha)).astype(np.uint8), tile)[0]
 
 
-def draw_poselabel(arrays: Arrays, t: int, tile: int) -> np.ndarray:
+def draw_poselabel(arrays: Arrays, t: int, tile: Tile) -> np.ndarray:
     return fit_tile(arrays.frame("poselabel", t), tile)[0]
 
 
-def draw_iuv(arrays: Arrays, t: int, tile: int) -> np.ndarray:
+def draw_iuv(arrays: Arrays, t: int, tile: Tile) -> np.ndarray:
     """Body parts in distinct colours, with a checker of U, V (smooth inside each part)."""
     iuv = arrays.frame("iuv", t)
     part = iuv[..., 0].astype(np.int32)
@@ -146,16 +160,16 @@ def draw_iuv(arrays: Arrays, t: int, tile: int) -> np.ndarray:
     return fit_tile((colours * shade).astype(np.uint8), tile)[0]
 
 
-def draw_label3d(arrays: Arrays, t: int, tile: int) -> np.ndarray:
+def draw_label3d(arrays: Arrays, t: int, tile: Tile) -> np.ndarray:
     return fit_tile(arrays.frame("label3d", t), tile)[0]
 
 
-def draw_background(arrays: Arrays, t: int | None, tile: int) -> np.ndarray:
+def draw_background(arrays: Arrays, t: int | None, tile: Tile) -> np.ndarray:
     """The estimated background; never-seen (inpainted) pixels hatched."""
     return background_panel(arrays.whole("background"), arrays.whole("background_seen"), tile)
 
 
-def draw_flow(arrays: Arrays, t: int, tile: int) -> np.ndarray:
+def draw_flow(arrays: Arrays, t: int, tile: Tile) -> np.ndarray:
     return flow_panel(arrays.frame("flow", t), arrays.frame("flow_valid", t), tile)
 
 
@@ -167,7 +181,7 @@ class Panel:
     stage: str
     """The stage whose output it shows (``ptx inspect --stage``)."""
     needs: tuple[str, ...]
-    draw: Callable[[Arrays, int | None, int], np.ndarray]
+    draw: Callable[[Arrays, int | None, Tile], np.ndarray]
     per_frame: bool = True
     hidden_by: tuple[str, ...] = field(default=())
     """Left out by default when any of these panels is shown (it would repeat them)."""
@@ -228,7 +242,7 @@ def _label(width: int, text: str, colour=(230, 230, 230)) -> np.ndarray:
     return band
 
 
-def _cell(arrays: Arrays, panels: list[Panel], t: int | None, tile: int, missed: bool):
+def _cell(arrays: Arrays, panels: list[Panel], t: int | None, tile: Tile, missed: bool):
     tiles = [p.draw(arrays, t, tile) for p in panels]
     body = np.concatenate(tiles, axis=1)
     text = ", ".join(p.name for p in panels) if t is None else f"frame {t}"
@@ -254,13 +268,14 @@ def contact_sheet(
     found = arrays.whole("person_found").astype(bool) if arrays.has("person_found") else None
     frames = pick_frames(count, n_frames, None if found is None else ~found)
     per_frame = [p for p in panels if p.per_frame]
+    shape = tile_shape(arrays, tile)
     cells = []
     if per_frame:
         for t in frames:
-            cells.append(_cell(arrays, per_frame, t, tile, found is not None and not found[t]))
+            cells.append(_cell(arrays, per_frame, t, shape, found is not None and not found[t]))
     once = [p for p in panels if not p.per_frame]
     if once:
-        cells.append(_cell(arrays, once, None, tile, False))
+        cells.append(_cell(arrays, once, None, shape, False))
     cell_w = max(c.shape[1] for c in cells)
     cols = max(1, min(len(cells), _MAX_WIDTH // cell_w))
     rows = []
@@ -270,34 +285,54 @@ def contact_sheet(
         rows.append(np.concatenate(row, axis=1))
     grid = np.concatenate(rows, axis=0)
     head = title or f"video {store.video_id}"
+    if arrays.has("frames"):
+        frame = canonical_frame(store)
+        head += f"  |  canonical {frame.width}x{frame.height}"
+        head += (
+            f", {frame.padded_fraction:.0%} padding" if frame.padded_fraction else ", no padding"
+        )
     if found is not None:
         head += f"  |  person found in {int(found.sum())}/{count} frames ({found.mean():.0%})"
     head += f"  |  panels: {', '.join(p.name for p in panels)}"
     return np.concatenate([_label(grid.shape[1], head), grid])
 
 
+def tile_shape(arrays: Arrays, tile: int) -> Tile:
+    """Panel (H, W): the canonical frame's aspect with ``tile`` on its long side (square
+    before the crop stage has run)."""
+    if not arrays.has("frames"):
+        return tile, tile
+    shape = arrays.store.open_array("frames").shape
+    return frame_shape((int(shape[1]), int(shape[2])), tile, 1)
+
+
 def write_png(path: Path, image: np.ndarray) -> Path:
-    """Write ``image`` uint8 (H, W, 3) RGB as a PNG (folders created as needed)."""
+    """Write ``image`` uint8 (H, W, 3) RGB as a PNG (folders created as needed), whole or
+    not at all (a full disk raises DiskFullError and leaves no partial file)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    if not cv2.imwrite(str(path), cv2.cvtColor(image, cv2.COLOR_RGB2BGR)):
-        raise InputError(f"Cannot write {path}.", "Choose a writable path with -o.")
+    ok, png = cv2.imencode(".png", cv2.cvtColor(image, cv2.COLOR_RGB2BGR))
+    if not ok:
+        raise InputError(f"Cannot encode the contact sheet for {path}.")
+    atomic_write_bytes(path, png.tobytes())
     return path
 
 
 def resolve_videos(ws: Workspace, target: str) -> list[tuple[str, str]]:
-    """``target`` (a video file, a subject name or a video id) -> [(label, video id)]."""
+    """``target`` (a video file or frame folder, a subject name or a video id) ->
+    [(label, video id)]."""
     path = Path(target).expanduser()
-    if path.is_file():
-        vid = file_content_hash(path)[:16]
+    names = ws.subject_names()
+    named = target in ws.video_ids() or target in names
+    if path.is_file() or (is_frame_source(path) and not named):
+        vid = (source_digest(path, ws) or "")[:16]
         if vid not in ws.video_ids():
             raise InputError(
-                f"{path.name} has not been prepared in {ws.root}.",
+                f"{label_of(path).name} has not been prepared in {ws.root}.",
                 f"Run `ptx prepare {target}` first (or pass --workspace).",
             )
-        return [(path.stem, vid)]
+        return [(label_of(path).stem, vid)]
     if target in ws.video_ids():
         return [(target, target)]
-    names = [s["name"] for s in ws.subjects()]
     if target in names:
         return [(target, vid) for vid in ws.subject(target)["videos"]]
     raise InputError(

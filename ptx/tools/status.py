@@ -6,11 +6,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ptx.cache.atomic import read_json
 from ptx.cache.checkpoints import latest_checkpoint
 from ptx.cache.runs import changed_inputs, list_runs, read_run_config
 from ptx.cache.store import VideoStore
 from ptx.cache.workspace import Workspace, validate_name
-from ptx.errors import InputError
+from ptx.errors import DamagedError, InputError
 from ptx.pipeline.runner import StageState, stage_states
 
 
@@ -34,32 +35,51 @@ class RunStatus:
 
 
 def workspace_status(ws: Workspace, subject: str | None = None) -> list[VideoStatus]:
-    """One entry per (subject, video); videos in no subject are listed under ``-``."""
+    """One entry per (subject, video); videos in no subject are listed under ``-``. A
+    damaged file is reported in its row (state ``damaged``), never raised."""
     if subject is not None:
         validate_name(subject)
-        subjects = [ws.subject(subject)]
+        names = [subject]
     else:
-        subjects = list(ws.subjects())
+        names = ws.subject_names()
     rows: list[VideoStatus] = []
     seen: set[str] = set()
-    for subj in subjects:
-        for vid in subj["videos"]:
+    for name in names:
+        try:
+            videos = ws.subject(name)["videos"]
+        except DamagedError as exc:
+            rows.append(
+                VideoStatus(name, "-", "?", [StageState("subject", "damaged", exc.message)])
+            )
+            continue
+        for vid in videos:
             seen.add(vid)
-            rows.append(_video_status(ws, subj["name"], vid))
+            rows.append(_video_status(ws, name, vid))
     if subject is None:
         rows.extend(_video_status(ws, "-", v) for v in ws.video_ids() if v not in seen)
     return rows
 
 
+def workspace_damage(ws: Workspace) -> list[str]:
+    """Problems with the workspace's own files (its layout marker), one line each."""
+    try:
+        read_json(ws.root / "workspace.json", fix="Delete it; ptx writes a new one.")
+    except DamagedError as exc:
+        return [str(exc)]
+    return []
+
+
 def run_status(ws: Workspace, subject: str | None = None) -> list[RunStatus]:
     """Every training run of the subjects (or of ``subject``), oldest first."""
-    names = [subject] if subject is not None else [s["name"] for s in ws.subjects()]
+    names = [subject] if subject is not None else ws.subject_names()
     out = []
     for name in names:
         for ref in list_runs(ws, name, finished=False):
             ckpt = latest_checkpoint(ref.path / "checkpoints")
             try:
                 changes = changed_inputs(ws, read_run_config(ref.path))
+            except DamagedError as exc:
+                changes = [f"damaged: {exc.message}"]
             except InputError:
                 changes = ["no config.yaml"]
             out.append(RunStatus(name, ref.method, ref.name, ckpt.name if ckpt else "", changes))
@@ -67,6 +87,16 @@ def run_status(ws: Workspace, subject: str | None = None) -> list[RunStatus]:
 
 
 def _video_status(ws: Workspace, subject: str, video_id: str) -> VideoStatus:
-    paths = ws.source_info(video_id).get("paths", [])
-    name = Path(paths[-1]).name if paths else "?"
-    return VideoStatus(subject, video_id, name, stage_states(VideoStore(ws, video_id)))
+    store = VideoStore(ws, video_id)
+    damaged: list[StageState] = []
+    try:
+        paths = ws.source_info(video_id).get("paths", [])
+        name = Path(paths[-1]).name if paths else "?"
+    except DamagedError as exc:
+        name = "?"
+        damaged.append(StageState("source", "damaged", exc.message))
+    try:
+        store.settings()
+    except DamagedError as exc:
+        damaged.append(StageState("settings", "damaged", exc.message))
+    return VideoStatus(subject, video_id, name, [*damaged, *stage_states(store)])

@@ -4,7 +4,8 @@ their order.
 :class:`TrainData` holds every frame of every video of a subject as uint8/float16 tensors
 at the training resolution (built by ``ptx.training.load`` from the Zarr stores or from
 arrays); a batch is then a few row gathers: no per-frame image files, no decoding in the
-loop. The last ``holdout`` fraction of each video is never trained on; ``ptx score``
+loop. Every image is at the run's frame (H, W) (``ptx.training.load`` says how it follows
+from the subject's canonical frames). The last ``holdout`` fraction of each video is never trained on; ``ptx score``
 evaluates on it (:func:`split_point` is the definition).
 
 Windows and clips are the method's (``ptx.methods.base``): a training item is ``clip``
@@ -59,28 +60,28 @@ class Batch:
 
     clip: int
     pose: torch.Tensor
-    """float (clip*B, C_pose, S, S): each frame's stacked window of pose encodings."""
+    """float (clip*B, C_pose, H, W): each frame's stacked window of pose encodings."""
     real: torch.Tensor
-    """float (clip*B, 3, S, S) in [-1, 1]: the frames."""
+    """float (clip*B, 3, H, W) in [-1, 1]: the frames."""
     arrays: dict[str, torch.Tensor]
-    """The method's other per-frame arrays, as stored (uint8 (clip*B, C, S, S))."""
+    """The method's other per-frame arrays, as stored (uint8 (clip*B, C, H, W))."""
     video: torch.Tensor
     """int64 (clip*B,): video (background) index of each frame."""
     keypoints: torch.Tensor | None = None
     """float (clip*B, K, 3) in training pixels, when the method reads keypoints."""
     flow: torch.Tensor | None = None
-    """float ((clip-1)*B, 2, S, S): flow of the frames of blocks 1.. to the frame before, in
+    """float ((clip-1)*B, 2, H, W): flow of the frames of blocks 1.. to the frame before, in
     pixels (None when the subject has none)."""
     flow_valid: torch.Tensor | None = None
-    """float ((clip-1)*B, 1, S, S): 1 where that flow is valid."""
+    """float ((clip-1)*B, 1, H, W): 1 where that flow is valid."""
 
 
 @dataclass
 class TrainData:
-    """All frames of a subject as tensors (N frames over all videos, S x S pixels)."""
+    """All frames of a subject as tensors (N frames over all videos, H x W pixels)."""
 
     arrays: dict[str, torch.Tensor]
-    """Per-frame arrays (N, C, S, S): ``frames`` uint8, the encoding's and the method's
+    """Per-frame arrays (N, C, H, W): ``frames`` uint8, the encoding's and the method's
     arrays, and ``flow`` float16 + ``flow_valid`` uint8 0/1 when present."""
     videos: list[VideoSpan]
     encoding: PoseEncoding
@@ -89,9 +90,12 @@ class TrainData:
     extra: tuple[str, ...] = ()
     """Arrays a batch carries in ``Batch.arrays``."""
     backgrounds: torch.Tensor | None = None
-    """uint8 (V, 3, S, S): one per video (when the method reads them)."""
+    """uint8 (V, 3, H, W): one per video (when the method reads them)."""
     keypoints: torch.Tensor | None = None
     """float (N, K, 3) in training pixels (when the method reads them)."""
+    canonical: tuple[int, int] | None = None
+    """The subject's canonical frame (H, W) the arrays were resized from (None: the run's
+    frame itself)."""
     video_of: torch.Tensor = field(init=False)
     first: torch.Tensor = field(init=False)
     """int64 (N,): the first frame of each frame's video."""
@@ -119,8 +123,14 @@ class TrainData:
         self.heldout_ids = torch.tensor(held, dtype=torch.long)
 
     @property
+    def frame(self) -> tuple[int, int]:
+        """The run's frame (H, W): the size of every image."""
+        return int(self.arrays["frames"].shape[-2]), int(self.arrays["frames"].shape[-1])
+
+    @property
     def size(self) -> int:
-        return int(self.arrays["frames"].shape[-1])
+        """The frame's long side."""
+        return max(self.frame)
 
     @property
     def device(self) -> torch.device:
@@ -146,7 +156,7 @@ class TrainData:
 
     # --- building model inputs --------------------------------------------------------
     def pose(self, ids: torch.Tensor, device: torch.device) -> torch.Tensor:
-        """float (len(ids), C_pose, S, S): the method's encoding of the frames at each
+        """float (len(ids), C_pose, H, W): the method's encoding of the frames at each
         window offset of frames ``ids``, stacked in the window's order."""
         blocks = []
         for offset in self.window.offsets:

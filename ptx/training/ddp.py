@@ -11,24 +11,53 @@ from typing import Any
 import torch
 
 
+def launched() -> bool:
+    """Whether a launcher (torchrun) started this process as one of a process group: it
+    sets WORLD_SIZE and the rendezvous address, also for a single process."""
+    if int(os.environ.get("WORLD_SIZE", "1")) > 1:
+        return True
+    return "WORLD_SIZE" in os.environ and "MASTER_ADDR" in os.environ
+
+
 def distributed() -> tuple[int, int]:
-    """(rank, world size); initialises the process group under torchrun."""
-    world = int(os.environ.get("WORLD_SIZE", "1"))
-    if world <= 1:
+    """(rank, world size); initialises the process group under torchrun (NCCL with CUDA,
+    else gloo), also for one process (``--nproc_per_node 1`` trains through DDP too)."""
+    if not launched():
         return 0, 1
     import torch.distributed as dist
 
     if not dist.is_initialized():
-        backend = "nccl" if torch.cuda.is_available() else "gloo"
+        kind = "nccl" if torch.cuda.is_available() else "gloo"
         if torch.cuda.is_available():
             torch.cuda.set_device(int(os.environ.get("LOCAL_RANK", "0")))
-        dist.init_process_group(backend)
+        dist.init_process_group(kind)
     return dist.get_rank(), dist.get_world_size()
 
 
+def active() -> bool:
+    """Whether this process is one of an initialised process group (train through DDP)."""
+    import torch.distributed as dist
+
+    return dist.is_available() and dist.is_initialized()
+
+
+def backend() -> str | None:
+    """The process group's backend (nccl, gloo), or None outside one."""
+    import torch.distributed as dist
+
+    return str(dist.get_backend()) if active() else None
+
+
+def notes(world: int) -> list[str]:
+    """What to tell the user about the process group (nothing outside one)."""
+    if not active():
+        return []
+    return [f"Training through DDP: {world} process(es), backend {backend()}."]
+
+
 def apply_distributed(cfg: Any, world: int) -> None:
-    """Each process of a multi-GPU run trains on its own GPU."""
-    if world > 1 and torch.cuda.is_available():
+    """Each process of a run under torchrun trains on its own GPU."""
+    if active() and torch.cuda.is_available():
         cfg.device = f"cuda:{int(os.environ.get('LOCAL_RANK', '0'))}"
 
 

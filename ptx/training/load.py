@@ -4,9 +4,16 @@ The method says what it reads (:func:`needs`): the frames, its pose encoding's i
 trainer's arrays, optionally ``flow`` + ``flow_valid`` (used when every video has them),
 the per-video ``background`` and ``keypoints``. Every array of every video is read once,
 time chunk by time chunk, from the videos' Zarr stores (or from numpy arrays in tests),
-resized to the training resolution (``ptx.nn.arrays``: area for images and flow, nearest
-for IUV, all-valid for flow validity) and kept as uint8/float16 tensors: on the GPU when
-they fit in half its free memory, else in pinned host memory.
+resized to the run's frame (``ptx.nn.arrays``: area for images and flow, nearest for IUV,
+all-valid for flow validity) and kept as uint8/float16 tensors: on the GPU when they fit
+in half its free memory, else in pinned host memory.
+
+The run's frame (H, W) is :meth:`Method.frame` of the first video's canonical frame
+(``cfg.size`` on the long side, its aspect). A subject's videos share one canonical
+aspect: a video whose aspect differs from the first's by more than
+:data:`ptx.cache.frame.ASPECT_TOLERANCE` is refused with a message saying how to prepare it again
+(``--aspect``); within it, the video is resized to the run's frame. Pretraining on many
+subjects (``mixed_aspects``) resizes every video to the first one's frame instead.
 """
 
 from __future__ import annotations
@@ -18,6 +25,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from ptx.cache.frame import same_aspect
 from ptx.cache.store import VideoStore
 from ptx.cache.workspace import Workspace
 from ptx.devices import resolve_device
@@ -60,7 +68,7 @@ class Needs:
 
 def needs(method: Method, cfg: Any) -> Needs:
     """What ``method`` with settings ``cfg`` reads."""
-    enc = method.encoding(cfg).arrays
+    enc = method.encoding(cfg, (int(cfg.size), int(cfg.size))).arrays  # the inputs only
     own = method.train_arrays(cfg)
     extra = tuple(a for a in own if a not in ("background", "keypoints", "flow", "flow_valid"))
     images = ["frames"]
@@ -88,8 +96,22 @@ def choose_device(nbytes: int, requested: str, compute: torch.device) -> tuple[t
 
 
 def _channels(shape: tuple[int, ...]) -> int:
-    """Channels of a per-frame array of shape (T, S, S) or (T, S, S, C)."""
+    """Channels of a per-frame array of shape (T, H, W) or (T, H, W, C)."""
     return 1 if len(shape) == 3 else int(shape[3])
+
+
+def check_aspects(frames: list[tuple[str, tuple[int, int]]]) -> None:
+    """Raise InputError when the canonical frames [(video, (H, W))] of one subject differ
+    in aspect by more than :data:`ptx.cache.frame.ASPECT_TOLERANCE`."""
+    name0, (h0, w0) = frames[0]
+    for name, (h, w) in frames[1:]:
+        if not same_aspect((h, w), (h0, w0)):
+            raise InputError(
+                f"Video {name}'s canonical frames are {w}x{h} (W x H) but video {name0}'s are "
+                f"{w0}x{h0}; a subject's videos must share one frame shape.",
+                f"Prepare {name} again with --aspect {w0}:{h0} --force crop (or both videos "
+                "with --aspect square).",
+            )
 
 
 def build_train_data(
@@ -98,26 +120,31 @@ def build_train_data(
     cfg: Any,
     device: torch.device,
     has: Callable[[str, str], bool] | None = None,
+    mixed_aspects: bool = False,
 ) -> TrainData:
-    """Read every video's arrays into tensors at ``cfg.size`` px.
+    """Read every video's arrays into tensors at the run's frame (module docstring).
 
     ``sources``: (video name, read function, frame count, array shapes) per video;
     ``has(video, array)`` says whether an optional array exists."""
     sources = list(sources)
     need = needs(method, cfg)
-    size = cfg.size
+    canon = [(name, (int(shp["frames"][1]), int(shp["frames"][2]))) for name, _, _, shp in sources]
+    if not mixed_aspects:
+        check_aspects(canon)
+    canonical = canon[0][1]
+    size = method.frame(cfg, canonical)
     total = sum(c for _, _, c, _ in sources)
     names = list(need.images)
     if need.flow and has is not None and all(has(n, a) for n, *_ in sources for a in _FLOW):
         names += _FLOW
     shapes = sources[0][3]
     channels = {n: _channels(shapes[n]) for n in names}
-    nbytes = sum(total * channels[n] * size * size * (2 if n == "flow" else 1) for n in names)
+    nbytes = sum(total * channels[n] * size[0] * size[1] * (2 if n == "flow" else 1) for n in names)
     where, pin = choose_device(nbytes, cfg.data_device, device)
     tensors: dict[str, torch.Tensor] = {}
     for n in names:
         dtype = torch.float16 if n == "flow" else torch.uint8
-        t = torch.empty((total, channels[n], size, size), dtype=dtype)
+        t = torch.empty((total, channels[n], *size), dtype=dtype)
         tensors[n] = t.pin_memory() if pin else t
     backgrounds, keypoints, spans, start = [], [], [], 0
     for name, read, count, shp in sources:
@@ -128,18 +155,20 @@ def build_train_data(
         if need.background:
             backgrounds.append(resize_array("background", read("background", 0, 0)[None], size)[0])
         if need.keypoints:
-            keypoints.append(resize_keypoints(read("keypoints", 0, count), shp["frames"][1], size))
+            src = (int(shp["frames"][1]), int(shp["frames"][2]))
+            keypoints.append(resize_keypoints(read("keypoints", 0, count), src, size))
         spans.append(VideoSpan(name, start, count, split_point(count, cfg.holdout)))
         start += count
     return TrainData(
         arrays={k: v.to(where) for k, v in tensors.items()},
         videos=spans,
-        encoding=method.encoding(cfg),
+        encoding=method.encoding(cfg, size),
         window=method.window(cfg),
         clip=method.clip,
         extra=need.extra,
         backgrounds=torch.stack(backgrounds).to(where) if backgrounds else None,
         keypoints=torch.cat(keypoints) if keypoints else None,
+        canonical=canonical,
     )
 
 
@@ -153,7 +182,7 @@ def check_video_arrays(
             f"Video {name} has no '{missing[0]}' array (missing: {', '.join(missing)}).",
             "Run `ptx prepare` on it until every stage is complete.",
         )
-    t, h = shapes["frames"][0], shapes["frames"][1]
+    t, hw = shapes["frames"][0], tuple(shapes["frames"][1:3])
     for a in (*need.required, *_FLOW):
         if a not in shapes:
             continue
@@ -163,9 +192,9 @@ def check_video_arrays(
                 f"Video {name}: '{a}' has {shape[0]} frames but 'frames' has {t}.",
                 "Its stages are out of step; run `ptx prepare` on it again.",
             )
-        if a != "keypoints" and (shape[1] if a != "background" else shape[0]) != h:
+        if a != "keypoints" and tuple(shape[1:3] if a != "background" else shape[:2]) != hw:
             raise StageError(
-                f"Video {name}: '{a}' is {shape} but frames are {h} px.",
+                f"Video {name}: '{a}' is {tuple(shape)} but frames are {hw[0]}x{hw[1]} (H x W).",
                 "Run `ptx prepare` on it again.",
             )
 
@@ -195,8 +224,11 @@ def from_arrays(
     return build_train_data(sources, method, cfg, torch.device(device), has)
 
 
-def load_subject_data(ws: Workspace, subjects: list[str], method: Method, cfg: Any) -> TrainData:
-    """Every video of ``subjects`` read from its Zarr store into tensors at ``cfg.size``."""
+def load_subject_data(
+    ws: Workspace, subjects: list[str], method: Method, cfg: Any, mixed_aspects: bool = False
+) -> TrainData:
+    """Every video of ``subjects`` read from its Zarr store into tensors at the run's frame
+    (module docstring)."""
     from ptx.pipeline.registry import producers
 
     need = needs(method, cfg)
@@ -230,6 +262,7 @@ def load_subject_data(ws: Workspace, subjects: list[str], method: Method, cfg: A
         cfg,
         resolve_device(cfg.device),
         has=lambda vid, name: stores[vid].has(name),
+        mixed_aspects=mixed_aspects,
     )
 
 

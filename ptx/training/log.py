@@ -13,6 +13,8 @@ from typing import Any, Protocol
 import numpy as np
 import torch
 
+from ptx.cache.atomic import atomic_write
+
 
 class TrainReporter(Protocol):
     """Receives a run's progress; the CLI draws it, the library never prints."""
@@ -102,7 +104,7 @@ class RunLog:
         from PIL import Image
 
         path = self.dir / "samples" / f"step-{step:09d}.png"
-        Image.fromarray(sheet).save(path)
+        atomic_write(path, lambda f: Image.fromarray(sheet).save(f, format="PNG"), "writing")
         if self.tb is not None:
             self.tb.add_image("samples", sheet, step, dataformats="HWC")
         return path
@@ -118,11 +120,12 @@ def _fmt(v: Any) -> Any:
 
 
 def sample_sheet(rows: list[list[torch.Tensor]], min_tile: int = 128) -> np.ndarray:
-    """Tile images (each float (3, S, S) in [-1, 1]) into a uint8 (H, W, 3) sheet, one row
-    per list, enlarged (nearest) so tiles are at least ``min_tile`` px."""
+    """Tile images (each float (3, h, w) in [-1, 1]) into a uint8 (rows, cols, 3) sheet, one
+    row per list, enlarged (nearest) so tiles are at least ``min_tile`` px on their long
+    side."""
     lines = [torch.cat([t.detach().float().cpu() for t in row], dim=2) for row in rows]
     sheet = torch.cat(lines, dim=1)
-    scale = max(1, -(-min_tile // rows[0][0].shape[-1]))
+    scale = max(1, -(-min_tile // max(rows[0][0].shape[-2:])))
     if scale > 1:
         sheet = sheet.repeat_interleave(scale, 1).repeat_interleave(scale, 2)
     img = ((sheet.clamp(-1, 1) + 1.0) * 127.5).round().to(torch.uint8)

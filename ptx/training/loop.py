@@ -19,6 +19,7 @@ from typing import Any
 import torch
 
 from ptx import __version__
+from ptx.cache.atomic import remove_stale_temp_files
 from ptx.cache.checkpoints import latest_checkpoint, rng_state, save_checkpoint, set_rng_state
 from ptx.errors import InputError, NonFiniteLoss
 from ptx.methods.base import Method, Trainer
@@ -78,7 +79,7 @@ def evaluate(
 
 @torch.no_grad()
 def render_sheet(trainer: Trainer, data: TrainData, ids: torch.Tensor, device) -> Any:
-    """uint8 (H, W, 3): one row per frame: real | the method's eval images."""
+    """uint8 (rows, cols, 3): one row per frame: real | the method's eval images."""
     b = data.images(ids[:4], device)
     images = trainer.eval_images(b)
     rows = [[b.real[i], *(img[i] for img in images.values())] for i in range(len(b.real))]
@@ -107,6 +108,9 @@ def run_training(
     reporter = reporter or NullTrainReporter()
     main = rank == 0
     ckpt_dir = run_dir / "checkpoints"
+    if main:  # under the run's lock: what a killed save or log write left behind
+        remove_stale_temp_files(ckpt_dir)
+        remove_stale_temp_files(run_dir)
     sampler = BatchSampler(len(data.train_ids), cfg.batch, cfg.seed + 7919 * rank)
     step = 0
     if resume is not None:
@@ -154,6 +158,8 @@ def run_training(
     def checkpoint(at: int) -> Path:
         payload = {
             "method": method.name,
+            "frame": list(data.frame),
+            "canonical": list(data.canonical or data.frame),
             "trainer": trainer.state_dict(),
             "sampler": gather_samplers(sampler, world),
             "rng": rng_state(),

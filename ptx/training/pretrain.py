@@ -2,7 +2,8 @@
 part (D2G-Net's UV generator) on many subjects, for its person-specific runs to start from.
 
 The method's ``pretrain`` gives the part's trainer (a step, a summary, what to save); this
-job reads the subjects' arrays, draws the batches, reports progress and writes
+job reads the subjects' arrays (every video resized to the first one's frame, whatever its
+aspect: the part is fully convolutional and sees each pixel's pose), draws the batches, reports progress and writes
 ``<workspace>/runs/_pretrained/<part>/<timestamp>/checkpoints/<file>``.
 """
 
@@ -56,7 +57,7 @@ def pretrain(
         validate_name(s)
     reporter = reporter or NullTrainReporter()
     cfg = m.resolve_config(preset, overrides)
-    data = load_subject_data(ws, subjects, m, cfg)
+    data = load_subject_data(ws, subjects, m, cfg, mixed_aspects=True)
     device = resolve_device(cfg.device)
     part = m.pretrain(cfg, device)
     n_steps = steps if steps is not None else part.default_steps()

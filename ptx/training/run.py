@@ -19,14 +19,14 @@ from typing import Any
 import torch
 
 from ptx import __version__
-from ptx.cache.checkpoints import latest_checkpoint, load_checkpoint
+from ptx.cache.checkpoints import load_checkpoint, resolve_checkpoint
 from ptx.cache.locks import exclusive_lock
 from ptx.cache.runs import (
     changed_inputs,
-    latest_run,
-    new_run_dir,
+    claim_run_dir,
     read_run_config,
     record_tokens,
+    resume_target,
     write_run_config,
 )
 from ptx.cache.workspace import Workspace, validate_name
@@ -35,6 +35,7 @@ from ptx.devices import resolve_device
 from ptx.errors import InputError, MissingWeightsError
 from ptx.methods.base import PERSON, Method, TrainSetup
 from ptx.methods.registry import get_method
+from ptx.training import ddp
 from ptx.training.data import TrainData
 from ptx.training.ddp import apply_distributed, distributed, rank_zero_lock, shared_path
 from ptx.training.load import load_subject_data, stages_read
@@ -117,10 +118,12 @@ def train(
     data = load_subject_data(ws, [subject], m, cfg)
     vgg, vgg_note = perceptual_loss(m)
     trainer = m.build_trainer(
-        TrainSetup(cfg, device, len(data.videos), vgg, world > 1, ws, resume=False)
+        TrainSetup(
+            cfg, device, len(data.videos), vgg, ddp.active(), ws, resume=False, frame=data.frame
+        )
     )
-    notes = [*trainer.notes, *([vgg_note] if vgg_note else [])]
-    run_dir = shared_path(lambda: new_run_dir(ws, subject, m.name), rank, world)
+    notes = [*trainer.notes, *([vgg_note] if vgg_note else []), *ddp.notes(world)]
+    run_dir = shared_path(lambda: claim_run_dir(ws, subject, m.name), rank, world)
     videos = _video_info(data)
     if rank == 0:
         write_run_config(
@@ -135,6 +138,8 @@ def train(
                 "created": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
                 "notes": notes,
                 "videos": videos,
+                "frame": list(data.frame),
+                "canonical": list(data.canonical or data.frame),
                 "inputs": record_tokens(ws, [v["video"] for v in videos], stages_read(m, cfg)),
                 "config": dataclasses.asdict(cfg),
             },
@@ -158,33 +163,41 @@ def _resume(
     time_limit: float | None = None,
 ) -> TrainResult:
     wanted = get_method(method) if method is not None else None
-    run_dir = Path(run) if run is not None else latest_run(ws, subject, wanted and wanted.name)
-    if run_dir is None:
-        which = f"{wanted.name} " if wanted else ""
-        raise InputError(
-            f"Subject '{subject}' has no {which}training run to resume.",
-            f"Start one with `ptx train --subject {subject}`.",
-        )
+    run_dir = Path(run) if run is not None else resume_target(ws, subject, wanted and wanted.name)
     info = read_run_config(run_dir)
     m = get_method(info.get("method", "d2g"))
     if wanted is not None and wanted.name != m.name:
         raise InputError(f"Run {run_dir} is a {m.name} run, not {wanted.name}.")
     cfg = _resumed_config(m, info, overrides)
-    ckpt_path = latest_checkpoint(run_dir / "checkpoints")
+    ckpt_path, skipped = resolve_checkpoint(run_dir / "checkpoints")
     if ckpt_path is None:
-        raise InputError(f"Run {run_dir} has no checkpoint to resume from.")
+        raise InputError(
+            f"Run {run_dir} has no checkpoint to resume from.",
+            f"Start a new run with `ptx train --subject {subject}` (it reuses this folder).",
+        )
     state = load_checkpoint(ckpt_path)
     rank, world = distributed()
     apply_distributed(cfg, world)
     device = _prepare_device(cfg)
     data = load_subject_data(ws, info.get("subjects", [subject]), m, cfg)
+    saved = tuple(state.get("frame") or (cfg.size, cfg.size))
+    if saved != data.frame:
+        raise InputError(
+            f"Run {run_dir} trained at {saved[1]}x{saved[0]} (W x H); the subject's videos now "
+            f"give {data.frame[1]}x{data.frame[0]} (they were prepared again with another "
+            "shape).",
+            "Start a new run without --resume.",
+        )
     vgg, vgg_note = perceptual_loss(m)
     trainer = m.build_trainer(
-        TrainSetup(cfg, device, len(data.videos), vgg, world > 1, ws, resume=True)
+        TrainSetup(
+            cfg, device, len(data.videos), vgg, ddp.active(), ws, resume=True, frame=data.frame
+        )
     )
-    notes = [f"Resumed from {ckpt_path.name}."]
+    notes = [*skipped, f"Resumed from {ckpt_path.name} of run {run_dir} ({m.name})."]
     notes += [f"Its inputs changed since it started: {c}." for c in changed_inputs(ws, info)]
     notes += [vgg_note] if vgg_note else []
+    notes += ddp.notes(world)
     meta = {**state.get("meta", {}), "notes": notes}
     with rank_zero_lock(lambda: _lock(run_dir), rank):
         return run_training(

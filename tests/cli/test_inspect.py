@@ -53,12 +53,13 @@ def test_inspect_writes_a_sheet_with_every_panel(cli, prepared, tmp_path):
     assert res.code == 0, res.err
     assert str(out) in res.out.replace("\n", "")
     sheet = cv2.cvtColor(cv2.imread(str(out)), cv2.COLOR_BGR2RGB)
-    # 10 frames, each a cell of 3 panels (frame, mask, poselabel) 64 px wide, under a
+    # 10 frames, each a cell of 3 panels (frame, mask, poselabel) of the canonical frame's
+    # shape (96 x 64 for a 4:3 clip at --size 96) 64 px on the long side (64 x 43), under a
     # header line and a label line per row of cells.
     cols = min(10, 2400 // (3 * 64))
     rows = -(-10 // cols)
-    assert sheet.shape == (22 + rows * (22 + 64), cols * 3 * 64, 3)
-    assert _red_text(sheet[: 40 + 86 * rows])  # the frame without a person is labelled red
+    assert sheet.shape == (22 + rows * (22 + 43), cols * 3 * 64, 3)
+    assert _red_text(sheet[: 40 + 65 * rows])  # the frame without a person is labelled red
     by_path = tmp_path / "by-path.png"
     assert cli("inspect", video, "-w", ws, "-o", by_path, "--tile", "64").code == 0
     np.testing.assert_array_equal(cv2.imread(str(by_path)), cv2.imread(str(out)))

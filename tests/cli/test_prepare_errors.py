@@ -36,9 +36,9 @@ def test_missing_file(cli, tmp_path):
     assert not (tmp_path / "ws").exists()
 
 
-def test_directory(cli, tmp_path):
-    res = cli("prepare", tmp_path)
-    assert_one_line_error(res, 2, "is a folder")
+def test_directory_without_frames(cli, tmp_path):
+    res = cli("prepare", tmp_path)  # a folder is a frame sequence; this one has none
+    assert_one_line_error(res, 2, "No PNG or JPEG frames in", str(tmp_path))
 
 
 def test_zero_byte_file(cli, tmp_path):

@@ -97,3 +97,58 @@ def test_ctrl_c_says_how_to_resume(long_clip, tmp_path):
     again.communicate(timeout=120)
     assert again.returncode == 0
     assert extract_record(ws)["status"] == "complete"
+
+
+@pytest.mark.slow
+def test_a_sigkill_inside_every_stage_resumes_to_the_uninterrupted_arrays(tmp_path):
+    """One `ptx prepare` killed inside each stage in turn (MediaPipe keypoints included),
+    each kill followed by the same command; the store ends bit-identical to a run never
+    interrupted. (`make bench` runs the random version: benchmarks/bench_kill.py.)"""
+    from ptx.body.synth import SynthConfig, synthesize
+    from ptx.pipeline.registry import STAGES
+
+    video = tmp_path / "dance.mp4"
+    synthesize(video, SynthConfig("dance", frames=24, size=96, seed=2))
+    opts = ["--size", "48", "--set", "fit.rigid_iters=10", "--set", "fit.pose_iters=20",
+            "--set", "fit.silhouette_iters=0", "--set", "background.block_frames=4",
+            "--set", "keypoints.tracker_segment=12", "--set", "keypoints.tracker_warmup=4"]  # fmt: skip
+
+    def start(ws: Path) -> subprocess.Popen:
+        env = {**os.environ, "PTX_CHUNK_FRAMES": "3", "PTX_WORKSPACE": str(ws)}
+        cmd = [sys.executable, "-m", "ptx.cli.main", "prepare", str(video), *opts]
+        return subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+
+    ws = tmp_path / "killed"
+    landed = []
+    for stage in STAGES:
+        proc = start(ws)
+        while proc.poll() is None:
+            path = next(ws.glob(f"videos/*/records/{stage}.json"), None)
+            try:
+                rec = json.loads(path.read_text()) if path else None
+            except (json.JSONDecodeError, FileNotFoundError):
+                rec = None
+            if rec and rec["status"] == "complete":
+                break
+            if rec and rec["chunks_done"] and len(rec["chunks_done"]) < rec["n_chunks"]:
+                proc.send_signal(signal.SIGKILL)
+                break
+            time.sleep(0.001)
+        proc.communicate(timeout=300)
+        rec = json.loads(next(ws.glob(f"videos/*/records/{stage}.json")).read_text())
+        landed.append(stage) if rec["status"] == "partial" else None
+    last = start(ws)
+    _, err = last.communicate(timeout=600)
+    assert last.returncode == 0, err
+    assert len(landed) >= len(STAGES) - 2, landed  # a very short stage may finish first
+    assert "keypoints" in landed and "fit" in landed
+
+    clean = tmp_path / "clean"
+    ref = start(clean)
+    _, err = ref.communicate(timeout=600)
+    assert ref.returncode == 0, err
+    wa, wb = Workspace(ws), Workspace(clean)
+    a, b = VideoStore(wa, wa.video_ids()[0]), VideoStore(wb, wb.video_ids()[0])
+    assert a.arrays() == b.arrays() and len(a.arrays()) > 20
+    for name in a.arrays():
+        assert np.array_equal(a.read(name), b.read(name), equal_nan=True), name

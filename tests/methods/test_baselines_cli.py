@@ -1,5 +1,6 @@
 """The two baselines through the CLI on a prepared synthetic subject: each trains, resumes
-bit for bit, renders its held-out tail, transfers a motion and scores."""
+bit for bit, renders its held-out tail, transfers a motion and scores. The subject is
+filmed in landscape, so every method works in a frame that is not square."""
 
 from __future__ import annotations
 
@@ -47,9 +48,9 @@ def prepared(tmp_path_factory) -> Prepared:
         mp.setenv("PTX_WEIGHTS", str(root / "no-weights"))
         ws = Workspace(root / "ws")
         target = root / "alice.mp4"
-        synthesize(target, SynthConfig("dance", frames=24, size=64, seed=3))
+        synthesize(target, SynthConfig("dance", frames=24, size=64, seed=3, width=96, height=64))
         kp = import_overrides(f"openpose:{gt_dir_for(target) / 'openpose'}")
-        prepare_video(target, ws, "alice", {"keypoints": kp, "crop": {"size": 64},
+        prepare_video(target, ws, "alice", {"keypoints": kp, "crop": {"size": 128},
                                             "fit": dict(FAST_FIT)})  # fmt: skip
         source = root / "wave.mp4"
         synthesize(source, SynthConfig("wave", frames=12, size=64, seed=5))
@@ -83,7 +84,8 @@ def test_train_resume_render_transfer_score(prepared, cli, method, monkeypatch):
     res = cli("render", "--subject", "alice", "--method", method, "-o", held, *w)
     assert res.code == 0, res.err
     info = probe_video(held)
-    assert (info.frame_count, info.width) == (2, 32)  # 10% of 24 frames at the model size
+    # 10% of 24 frames, at the model's frame: 32 px wide, the landscape clip's aspect
+    assert (info.frame_count, info.width) == (2, 32) and info.height < 32
 
     out = prepared.root / f"wave-as-alice-{method}.mp4"
     gt = gt_dir_for(prepared.source) / "openpose"
@@ -91,7 +93,10 @@ def test_train_resume_render_transfer_score(prepared, cli, method, monkeypatch):
     moved = cli("transfer", "--source", prepared.source, "--target", "alice", "--method",
                 method, "-o", out, "--source-keypoints", f"openpose:{gt}", *fit, *w)  # fmt: skip
     assert moved.code == 0, moved.err
-    assert probe_video(out).frame_count == 12
+    moved_info = probe_video(out)
+    assert moved_info.frame_count == 12 and (moved_info.width, moved_info.height) == (
+        info.width, info.height,
+    )  # fmt: skip
 
     report = prepared.root / f"{method}-score.json"
     scored = cli("score", "--subject", "alice", "--method", method, "--json", report, *w)

@@ -25,7 +25,7 @@ MICRO = {
 
 def test_input_is_one_bone_per_channel_from_the_keypoints():
     cfg = TNA.resolve_config("tiny", {"size": 32})
-    enc = TNA.encoding(cfg)
+    enc = TNA.encoding(cfg, (32, 32))
     assert enc.arrays == ("keypoints",) and enc.channels == len(BODY_25_LIMBS) == 24
     toy = make_toy_subject(frames=2, size=32, seed=0)
     x = enc({"keypoints": torch.from_numpy(toy.keypoints)})

@@ -92,7 +92,28 @@ def test_background_image_of_another_size_is_resized_and_said(trained, tmp_path)
     cv2.imwrite(str(bg), np.full((90, 120, 3), (40, 160, 220), np.uint8))
     res = transfer(trained.ws, trained.source, "alice", tmp_path / "bg.mp4", background=bg,
                    prepare_overrides=trained.source_overrides)  # fmt: skip
-    assert any("resized from 120x90 to 64x64" in n for n in res.notes)
+    assert any("resized and cut from 120x90 to 64x64" in n for n in res.notes)
+
+
+def test_background_keeps_its_aspect(tmp_path):
+    """A background is scaled to cover the frame and cut around its centre, not stretched:
+    a wide picture with a red left third and a blue right third becomes a portrait frame
+    that is all middle (green)."""
+    import cv2
+
+    from ptx.perform.transfer import load_background
+
+    img = np.zeros((100, 300, 3), np.uint8)
+    img[:, :100] = (0, 0, 255)  # BGR red
+    img[:, 100:200] = (0, 255, 0)
+    img[:, 200:] = (255, 0, 0)
+    path = tmp_path / "wide.png"
+    cv2.imwrite(str(path), img)
+    notes: list[str] = []
+    out = load_background(path, (64, 32), notes)
+    assert out.shape == (64, 32, 3)
+    assert (out[..., 1] > 200).all() and (out[..., 0] < 40).all() and (out[..., 2] < 40).all()
+    assert notes == ["background wide.png resized and cut from 300x100 to 32x64"]
 
 
 def test_bad_transfer_inputs(trained, tmp_path):

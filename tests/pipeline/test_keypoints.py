@@ -168,13 +168,16 @@ def test_real_clip_prepares_with_the_person_in_every_frame(workspace):
 
 
 class _FakeTracker:
-    """Stands in for MediaPipe: a figure whose x follows the frame's mean brightness."""
+    """Stands in for MediaPipe: a figure whose x follows the frame's mean brightness, with
+    a memory of every frame it has seen (as MediaPipe's tracking and segmentation
+    smoothing have), so a tracker that starts in a different place answers differently."""
 
     calls = 0
     fail_at: int | None = None
 
     def __init__(self, **kwargs) -> None:
         self.k = 25
+        self.memory = 0.0
 
     def process(self, rgb: np.ndarray):
         from ptx.pipeline.mediapipe_pose import Detection
@@ -182,11 +185,15 @@ class _FakeTracker:
         type(self).calls += 1
         if type(self).calls == type(self).fail_at:
             raise KeyboardInterrupt
+        self.memory = 0.5 * self.memory + float(rgb.mean()) / 4
         kp = np.zeros((25, 3), np.float32)
-        kp[:, 0] = float(rgb.mean()) / 4 + np.arange(25)
+        kp[:, 0] = self.memory + np.arange(25)
         kp[:, 1] = np.linspace(5, 40, 25)
         kp[:, 2] = 0.8
         return Detection(kp, True, np.full(rgb.shape[:2], 200, np.uint8))
+
+    def close(self) -> None:
+        pass
 
     def __enter__(self):
         return self
@@ -195,28 +202,65 @@ class _FakeTracker:
         pass
 
 
-def test_interrupted_tracking_resumes_from_the_first_unfinished_chunk(clip, workspace, monkeypatch):
+def test_interrupted_tracking_resumes_to_exactly_the_uninterrupted_result(
+    clip, workspace, monkeypatch
+):
+    """The tracker restarts every 8 frames after a 2-frame warm-up; a resume brings a fresh
+    tracker to the resumed frame the same way, so its detections equal an uninterrupted
+    run's bit for bit although the (fake) tracker remembers every frame it saw."""
     from ptx.pipeline import mediapipe_pose
     from ptx.pipeline.runner import Interrupted
 
     monkeypatch.setenv("PTX_CHUNK_FRAMES", "4")
     monkeypatch.setattr(mediapipe_pose, "PoseTracker", _FakeTracker)
     video = clip("fake.mp4", frames=12, width=64, height=48)
-    over = {"keypoints": {"crowd_check_every": 0}}
-    _FakeTracker.calls, _FakeTracker.fail_at = 0, 7  # dies in the second chunk
+    over = {"keypoints": {"crowd_check_every": 0, "tracker_segment": 8, "tracker_warmup": 2}}
+    _FakeTracker.calls, _FakeTracker.fail_at = 0, 7  # dies at frame 6, in the second chunk
     with pytest.raises(Interrupted):
         prepare_video(video, workspace, overrides=over, until="keypoints")
     _FakeTracker.calls, _FakeTracker.fail_at = 0, None
     res = prepare_video(video, workspace, overrides=over, until="keypoints")
     assert res.outcomes[-1].status == "resumed"
-    assert _FakeTracker.calls == 8  # chunk 0 was kept
+    # chunk 0 was kept: frames 0-3 replayed to reach frame 4, 4-7 tracked, then the
+    # segment at 8 warms up on 6-7 and tracks 8-11
+    assert _FakeTracker.calls == 4 + 4 + 2 + 4
     store = VideoStore(workspace, res.video_id)
     resumed = store.read("keypoints_raw")
     _FakeTracker.calls = 0
     prepare_video(video, workspace, overrides=over, until="keypoints", force=["keypoints"])
-    assert _FakeTracker.calls == 12
-    np.testing.assert_array_equal(store.read("keypoints_raw"), resumed)
+    assert _FakeTracker.calls == 8 + 2 + 4
+    straight = store.read("keypoints_raw")
+    np.testing.assert_array_equal(straight, resumed)
     assert (store.read("segmentation_analysis") == 200).all()
+    # the fake's memory matters: a tracker started cold at frame 4 would have answered
+    # differently there (what a resume gave before segments)
+    cold = _FakeTracker()
+    frames = store.read("frames_analysis")
+    assert cold.process(frames[4]).keypoints[0, 0] != straight[4, 0, 0]
+
+
+def test_segmented_tracker_equals_itself_from_any_chunk():
+    """Chunks processed in any order, from any starting chunk, give the same detections as
+    one pass over every frame (the property resume relies on)."""
+    from ptx.pipeline.keypoints import SegmentedTracker
+
+    rng = np.random.default_rng(0)
+    frames = rng.integers(0, 255, (40, 4, 4, 3), np.uint8)
+
+    def run(chunks: list[int], chunk: int = 4) -> dict[int, float]:
+        tracker = SegmentedTracker(_FakeTracker, lambda a, b: frames[a:b], 12, 3)
+        out = {}
+        for c in chunks:
+            for t in range(c * chunk, min(40, (c + 1) * chunk)):
+                out[t] = tracker.process(t, frames[t]).keypoints[0, 0]
+        return out
+
+    full = run(list(range(10)))
+    for start in (1, 3, 5, 9):
+        part = run(list(range(start, 10)))
+        assert all(part[t] == full[t] for t in part), start
+    gaps = run([0, 2, 3, 7])
+    assert all(gaps[t] == full[t] for t in gaps)
 
 
 def test_imported_hands_travel_through_crop_and_labels(openpose_clip, workspace, tmp_path):
@@ -237,8 +281,9 @@ def test_imported_hands_travel_through_crop_and_labels(openpose_clip, workspace,
     kp = store.read("keypoints")
     assert kp.shape == (6, 67, 3) and (kp[:, 25:, 2] > 0).all()
     labels = store.read("poselabel")
-    np.testing.assert_array_equal(labels, draw_labels(kp, 128))
-    assert labels.any(-1).sum() > draw_labels(kp[:, :25], 128).any(-1).sum()
+    assert labels.shape[1:3] == (96, 128)  # the 320x240 clip's 4:3 at --size 128
+    np.testing.assert_array_equal(labels, draw_labels(kp, (96, 128)))
+    assert labels.any(-1).sum() > draw_labels(kp[:, :25], (96, 128)).any(-1).sum()
 
 
 def test_holistic_hands_go_to_the_slot_of_the_nearest_wrist():
@@ -305,3 +350,30 @@ def test_mediapipe_start_up_chatter_is_held_back_and_other_lines_pass(
     second.close()
     os.write(2, b"free\n")
     assert capfd.readouterr().err == "held 1\nheld 2\nfree\n"
+
+
+def test_strict_is_no_part_of_the_fingerprint(openpose_clip, workspace):
+    """--strict changes no output: switching it on re-runs nothing, yet still stops on the
+    warnings the cached keypoints stage recorded."""
+    video, folder, _ = openpose_clip(n=10)
+    over = {"keypoints": import_overrides(f"openpose:{folder}"), "crop": {"size": 64}}
+    first = prepare_video(video, workspace, overrides=over, until="poselabel")
+    assert [o.status for o in first.outcomes] == ["ran"] * 5
+    again = prepare_video(video, workspace, overrides=over, until="poselabel", strict=True)
+    assert [o.status for o in again.outcomes] == ["cached"] * 5
+    over["keypoints"]["strict"] = True  # the stage setting behaves the same
+    again = prepare_video(video, workspace, overrides=over, until="poselabel")
+    assert [o.status for o in again.outcomes] == ["cached"] * 5
+
+
+def test_strict_stops_on_the_warnings_of_a_cached_stage(openpose_clip, workspace):
+    present = np.ones(12, bool)
+    present[2:7] = False
+    video, folder, _ = openpose_clip(n=12, people=present)
+    over = {"keypoints": import_overrides(f"openpose:{folder}")}
+    res = prepare_video(video, workspace, overrides=over, until="keypoints")
+    assert res.outcomes[-1].status == "ran" and res.outcomes[-1].warnings
+    with pytest.raises(QualityError, match="found in only 7 of 12 frames"):
+        prepare_video(video, workspace, overrides=over, until="keypoints", strict=True)
+    res = prepare_video(video, workspace, overrides=over, until="keypoints")
+    assert res.outcomes[-1].status == "cached"  # the strict run threw nothing away

@@ -20,8 +20,9 @@ def test_mask_covers_the_astronaut_and_not_the_grey_canvas(astronaut):
     mask = store.read("mask")
     box = CropBox.from_meta(store.meta("crop"))
     assert store.meta("mask")["method"] == "pose"
-    size = mask.shape[1]
-    centres = np.stack(np.meshgrid(np.arange(size), np.arange(size)), -1) + 0.5
+    h, w = mask.shape[1:3]
+    assert (h, w) == box.shape and w > h  # the clip is landscape (288x240): so is the frame
+    centres = np.stack(np.meshgrid(np.arange(w), np.arange(h)), -1) + 0.5
     src = box.to_source(centres)  # canonical pixel centres in source pixels
     checked = 0
     for t, place in enumerate(astronaut.placements):
@@ -43,7 +44,7 @@ def test_segmentation_lands_where_the_crop_maps_it():
     out = cv2.warpAffine(seg, analysis_to_canonical(extract, crop), (256, 256))
     ys, xs = np.nonzero(out)
     centre = np.array([np.average(xs, weights=out[ys, xs]), np.average(ys, weights=out[ys, xs])])
-    box = CropBox(300, -40, 700, 256)
+    box = CropBox.square(300, -40, 700, 256)
     want = box.to_canonical(np.array([150.5, 90.5]) * 4.0)
     np.testing.assert_allclose(centre + 0.5, want, atol=0.05)
 

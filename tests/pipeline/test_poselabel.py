@@ -74,8 +74,8 @@ def test_hands_are_drawn_when_present(walking):
 def test_stage_labels_match_the_canonical_keypoints(astronaut):
     store = astronaut.store
     labels, kp = store.read("poselabel"), store.read("keypoints")
-    assert labels.shape == (16, 256, 256, 3) and labels.dtype == np.uint8
-    np.testing.assert_array_equal(labels, draw_labels(kp, 256))
+    assert labels.shape == (16, 224, 256, 3) and labels.dtype == np.uint8  # 288x240 clip
+    np.testing.assert_array_equal(labels, draw_labels(kp, (224, 256)))
     for t in (0, 15):
         for j in (0, 2, 5):  # nose and shoulders: a joint dot under each
             x, y = (kp[t, j, :2] - 0.5).round().astype(int)

@@ -196,3 +196,21 @@ def test_a_bad_setting_of_any_stage_fails_before_the_first_stage_runs(
     assert not (workspace.root / "videos").exists() or not any(
         (workspace.root / "videos").rglob("records/*.json")
     )  # nothing ran, not even extract
+
+
+def test_settings_that_change_no_output_change_no_fingerprint():
+    from ptx.pipeline.flow import FlowConfig
+    from ptx.pipeline.keypoints import KeypointsConfig
+    from ptx.pipeline.runner import stage_fingerprint
+
+    def fp(stage, cls, **kw):
+        return stage_fingerprint(stage, cls(**kw))
+
+    assert fp("flow", FlowConfig, workers=1) == fp("flow", FlowConfig, workers=4)
+    assert fp("keypoints", KeypointsConfig, strict=True) == fp("keypoints", KeypointsConfig)
+    assert fp("flow", FlowConfig, patch_size=12) != fp("flow", FlowConfig)
+    assert fp("keypoints", KeypointsConfig, max_gap=0.5) != fp("keypoints", KeypointsConfig)
+    # stages whose settings all count hash exactly as before (existing caches stay valid)
+    from ptx.cache.records import config_hash
+
+    assert fp("flow", FlowConfig) == config_hash(FlowConfig())

@@ -1,7 +1,8 @@
 """The method seam: a toy method defined only here (a few lines and one registry entry)
 trains, resumes, renders, transfers and scores through the CLI, and the shared machinery it
 uses (frame windows with lookahead, a clip of two frames, two phases with two optimisers in
-one checkpoint, the previous output fed back across chunks, its own log columns) works."""
+one checkpoint, the previous output fed back across chunks, its own log columns, frames of
+(H, W): a portrait target performing a square source's motion) works."""
 
 from __future__ import annotations
 
@@ -69,6 +70,7 @@ class ToyNets(nn.Module):
 class ToyTrainer:
     def __init__(self, setup: TrainSetup) -> None:
         self.cfg = setup.cfg
+        self.frame = setup.shape  # (H, W) of every image it will see
         torch.manual_seed(self.cfg.seed)
         self.nets = ToyNets(self.cfg).to(setup.device)
         self.opt_a = torch.optim.Adam(self.nets.a.parameters(), lr=self.cfg.lr)
@@ -89,6 +91,7 @@ class ToyTrainer:
         pass
 
     def train_step(self, b, step: int) -> dict[str, float]:
+        assert tuple(b.real.shape[-2:]) == self.frame
         n = len(b.real) // 2  # clip of 2: first half t-1, second half t
         weight = 1.0 + b.arrays["mask"].float() / 255.0
         prev = b.real[:n]  # the real previous frame (teacher forcing)
@@ -120,7 +123,10 @@ class ToyTrainer:
 class ToyRenderer:
     """Renders frame by frame, feeding back its previous output (carried between calls)."""
 
-    def __init__(self, cfg: ToyConfig, state: dict, device: torch.device) -> None:
+    def __init__(
+        self, cfg: ToyConfig, state: dict, device: torch.device, frame: tuple[int, int]
+    ) -> None:
+        self.frame = frame
         self.nets = ToyNets(cfg)
         self.nets.load_state_dict(state["nets"])
         self.nets.to(device).eval()
@@ -129,6 +135,7 @@ class ToyRenderer:
         return None
 
     def __call__(self, x: RenderInputs, prev: torch.Tensor | None):
+        assert tuple(x.pose.shape[-2:]) == self.frame
         outs = []
         for pose in x.pose.split(1):
             prev = self.nets(pose, torch.zeros_like(pose[:, :3]) if prev is None else prev)
@@ -145,7 +152,7 @@ TOY = Method(
     summary="two 1x1 convolutions over a skeleton window, fed back its previous frame",
     config=ToyConfig,
     presets={"tiny": {}},
-    encoding=lambda cfg: image_stack(("poselabel",)),
+    encoding=lambda cfg, frame: image_stack(("poselabel",)),
     window=lambda cfg: Window((0, -1, 1), feedback=True),
     build_trainer=ToyTrainer,
     build_renderer=ToyRenderer,
@@ -167,7 +174,7 @@ class Setup:
 def _overrides(video: Path) -> dict:
     return {
         "keypoints": import_overrides(f"openpose:{gt_dir_for(video) / 'openpose'}"),
-        "crop": {"size": 32},
+        "crop": {"size": 64},
     }
 
 
@@ -179,7 +186,8 @@ def toy_setup(tmp_path_factory):
         mp.setenv("PTX_WEIGHTS", str(root / "no-weights"))
         ws = Workspace(root / "ws")
         target = root / "alice.mp4"
-        synthesize(target, SynthConfig("dance", frames=24, size=64, seed=3))
+        portrait = SynthConfig("dance", frames=24, width=36, height=64, seed=3)
+        synthesize(target, portrait)  # canonical frames 64 x 32 (H x W)
         prepare_video(target, ws, "alice", _overrides(target), until="poselabel")
         source = root / "wave.mp4"
         synthesize(source, SynthConfig("wave", frames=12, size=64, seed=5))
@@ -230,19 +238,25 @@ def test_toy_method_through_the_cli(toy_setup, cli, monkeypatch):
     held = cli("render", "--subject", "alice", "--method", "toy", "-o",
                toy_setup.root / "held.mp4", *w)  # fmt: skip
     assert held.code == 0, held.err
-    assert probe_video(toy_setup.root / "held.mp4").frame_count == 2  # 10% of 24 frames
+    info = probe_video(toy_setup.root / "held.mp4")
+    assert info.frame_count == 2  # 10% of 24 frames
+    assert (info.width, info.height) == (32, 64)  # the portrait frame
     out = toy_setup.root / "wave as alice.mp4"
     gt = gt_dir_for(toy_setup.source) / "openpose"
     moved = cli("transfer", "--source", toy_setup.source, "--target", "alice", "--method", "toy",
                 "--retarget", "2d", "-o", out, "--source-keypoints", f"openpose:{gt}", *w)  # fmt: skip
     assert moved.code == 0, moved.err
-    assert probe_video(out).frame_count == 12 and "(run " in moved.out
+    info = probe_video(out)
+    assert info.frame_count == 12 and "(run " in moved.out
+    assert (info.width, info.height) == (32, 64)  # the target's frame decides the output
     assert "wave" not in {s["name"] for s in ws.subjects()}  # a motion source joins no subject
     scored = cli("score", "--subject", "alice", "--method", "toy", "--json",
                  toy_setup.root / "score.json", *w)  # fmt: skip
     assert scored.code == 0, scored.err
     report = json.loads((toy_setup.root / "score.json").read_text())
     assert report["method"] == "toy" and 5 < report["results"]["psnr"] < 60
+    assert report["details"]["frame"] == [64, 32]
+    assert load_checkpoint(straight / "checkpoints" / "step-000000006.pt")["frame"] == [64, 32]
 
 
 def test_streaming_keeps_context_lookahead_and_fed_back_state(toy_setup, monkeypatch):

@@ -9,7 +9,7 @@ import torch
 from ptx.body.toydata import make_toy_subject
 from ptx.cache.store import VideoStore
 from ptx.cache.workspace import Workspace
-from ptx.errors import StageError
+from ptx.errors import InputError, StageError
 from ptx.methods.d2g import METHOD as D2G
 from ptx.training.data import BatchSampler, split_point
 from ptx.training.load import from_arrays, load_subject_data
@@ -115,3 +115,35 @@ def test_missing_array_is_named(tmp_path, toy):
     ws = make_workspace(tmp_path, {"vid0": arrays})
     with pytest.raises(StageError, match="no 'iuv' array"):
         load_subject_data(ws, ["toy"], D2G, d2g(size=16))
+
+
+def _cut(arrays: dict, width: int) -> dict:
+    """The toy subject's arrays cut to their left ``width`` columns (a portrait video)."""
+    out = {}
+    for k, v in arrays.items():
+        if k == "keypoints":
+            out[k] = v
+        else:
+            out[k] = v[:, :width] if k == "background" else v[:, :, :width]
+    return out
+
+
+def test_a_portrait_subject_trains_at_a_portrait_frame(toy):
+    """32 x 16 canonical frames at size 16 and divisor 4 (uv_down 2): the frame is 16 x 8,
+    every array and the keypoints follow it, and a batch has that shape."""
+    cfg = d2g(size=16, uv_down=2, tr_down=2)
+    arrays = _cut(toy.arrays(), 16)
+    data = from_arrays({"v": arrays}, D2G, cfg)
+    assert data.frame == (16, 8) and data.canonical == (32, 16)
+    assert data.arrays["frames"].shape == (12, 3, 16, 8) and data.backgrounds.shape[-2:] == (16, 8)
+    b = data.batch(data.train_ids[:2], torch.device("cpu"))
+    assert b.pose.shape[-2:] == (16, 8) and b.flow.shape[-2:] == (16, 8)
+    assert D2G.frame(cfg, (32, 32)) == (16, 16)  # a square subject stays square
+
+
+def test_a_subject_whose_videos_differ_in_aspect_is_refused(toy):
+    with pytest.raises(InputError, match=r"must share one frame shape.*--aspect 32:32"):
+        from_arrays({"sq": toy.arrays(), "tall": _cut(toy.arrays(), 16)}, D2G, d2g(size=16))
+    # within the tolerance (here 30 vs 32 columns: 6%), the video is resized to the frame
+    data = from_arrays({"sq": toy.arrays(), "near": _cut(toy.arrays(), 30)}, D2G, d2g(size=16))
+    assert data.frame == (16, 16)

@@ -11,10 +11,10 @@ from __future__ import annotations
 from typing import Any
 
 from ptx.methods.base import PERSON, Method, Window
-from ptx.methods.d2g.config import PRESETS, D2GConfig, check_config
+from ptx.methods.d2g.config import PRESETS, D2GConfig, check_config, divisor
 
 
-def _encoding(cfg: D2GConfig) -> Any:
+def _encoding(cfg: D2GConfig, frame: tuple[int, int]) -> Any:
     from ptx.nn.poselabels import image_stack
 
     return image_stack(("poselabel", "label3d") if cfg.use_label3d else ("poselabel",))
@@ -31,10 +31,12 @@ def _build_trainer(setup: Any) -> Any:
     return build_trainer(setup)
 
 
-def _build_renderer(cfg: D2GConfig, state: dict[str, Any], device: Any) -> Any:
+def _build_renderer(
+    cfg: D2GConfig, state: dict[str, Any], device: Any, frame: tuple[int, int]
+) -> Any:
     from ptx.methods.d2g.renderer import D2GInference
 
-    return D2GInference(cfg, state, device)
+    return D2GInference(cfg, state, device, frame)
 
 
 def _pretrainer(cfg: D2GConfig, device: Any) -> Any:
@@ -69,4 +71,5 @@ METHOD = Method(
     perceptual_fallback="pixel L1 + discriminator feature matching",
     check=check_config,
     pretrain=_pretrainer,
+    divisor=divisor,
 )

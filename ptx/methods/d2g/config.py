@@ -24,7 +24,9 @@ UV = ("uv",)
 class D2GConfig(MethodConfig):
     # --- data (common fields redeclared for their D2G defaults and groups) ----------------
     size: int = setting(64, fixed=True, groups=UV)
-    """Training resolution in pixels (square); the prepared arrays are resized to it."""
+    """Long side of the training frame in pixels (the short side follows the subject's
+    canonical aspect, a multiple of 2 ** max(uv_down, tr_down)); the prepared arrays are
+    resized to that frame."""
     batch: int = setting(2, fixed=True)
     """Training items per step; each item is a pair of frames (t-1, t)."""
     lr: float = 5e-4
@@ -154,9 +156,15 @@ UV_FIELDS = group_fields(D2GConfig, "uv")
 """Settings a pretrained UV generator must share with the run that loads it."""
 
 
+def divisor(cfg: D2GConfig) -> int:
+    """What both sides of a D2G frame must be multiples of: 2 ** the number of stride-2
+    downsamplings of its deeper network."""
+    return 2 ** max(cfg.uv_down, cfg.tr_down)
+
+
 def check_config(cfg: D2GConfig) -> None:
     """Raise InputError for D2G settings that cannot work together."""
-    step = 2 ** max(cfg.uv_down, cfg.tr_down)
+    step = divisor(cfg)
     if cfg.size % step:
         raise InputError(
             f"size={cfg.size} is not divisible by {step} (2 ** the number of downsamplings).",

@@ -15,6 +15,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from ptx.errors import InputError
 from ptx.methods.base import RenderInputs, RenderOutput
 from ptx.methods.d2g.translator import D2GTranslator
 from ptx.nn.texture import HybridTexture
@@ -65,9 +66,15 @@ def build_uv_generator(cfg: Any) -> UVGenerator:
 
 
 class D2GGenerator(nn.Module):
-    """UV generator + hybrid texture + translator + one learnable background per video."""
+    """UV generator + hybrid texture + translator + one learnable background per video.
 
-    def __init__(self, cfg: Any, n_backgrounds: int = 1) -> None:
+    The networks are fully convolutional (any H, W divisible by 2 ** max(uv_down,
+    tr_down)); only the learned backgrounds have a size: (V, 3, H, W) for ``frame`` (H, W),
+    default square ``cfg.size``."""
+
+    def __init__(
+        self, cfg: Any, n_backgrounds: int = 1, frame: tuple[int, int] | None = None
+    ) -> None:
         super().__init__()
         c_pose = pose_channels(cfg)
         self.uv_generator = build_uv_generator(cfg)
@@ -82,7 +89,8 @@ class D2GGenerator(nn.Module):
             pose_condition=cfg.pose_condition,
             residual=cfg.tr_residual,
         )
-        self.background = nn.Parameter(torch.zeros(n_backgrounds, 3, cfg.size, cfg.size))
+        h, w = frame or (cfg.size, cfg.size)
+        self.background = nn.Parameter(torch.zeros(n_backgrounds, 3, h, w))
 
     def forward(
         self,
@@ -111,7 +119,10 @@ class D2GGenerator(nn.Module):
         fg = self.translator(hybrid.to(pose.dtype), pose).float() if translate else static_fg
         if background is None:
             idx = video if video is not None else torch.zeros(len(pose), dtype=torch.long)
-            background = self.background[idx.to(self.background.device)]
+            # index_select, not self.background[idx]: the gradient of advanced indexing
+            # sums the items of one video with atomic adds in thread order on the CPU (a
+            # run's result then depends on timing); index_select's sums them in item order.
+            background = torch.index_select(self.background, 0, idx.to(self.background.device))
         bg = background.float().expand(len(pose), -1, -1, -1)
         if bg_gate is not None:
             bg = bg * (1.0 - bg_gate) + bg.detach() * bg_gate
@@ -131,10 +142,19 @@ class D2GInference:
     """D2G-Net's renderer (the :class:`~ptx.methods.base.Renderer` protocol): the
     generator of a checkpoint in eval mode; no state is carried between frames."""
 
-    def __init__(self, cfg: Any, state: dict[str, Any], device: torch.device) -> None:
+    def __init__(
+        self, cfg: Any, state: dict[str, Any], device: torch.device, frame: tuple[int, int]
+    ) -> None:
         weights = state["generator"]
         self.cfg = cfg
-        self.net = D2GGenerator(cfg, n_backgrounds=int(weights["background"].shape[0]))
+        n, _, h, w = (int(v) for v in weights["background"].shape)
+        if (h, w) != tuple(frame):
+            raise InputError(
+                f"This checkpoint's learned backgrounds are {h}x{w} (H x W) but its run's "
+                f"frame is {frame[0]}x{frame[1]}.",
+                "The run folder is inconsistent; render with the checkpoint's own run.",
+            )
+        self.net = D2GGenerator(cfg, n_backgrounds=n, frame=(h, w))
         self.net.load_state_dict(weights)
         self.net.to(device).eval()
 

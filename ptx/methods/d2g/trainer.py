@@ -42,13 +42,16 @@ class D2GTrainer:
         vgg: Any = None,
         uv_warmup: int = 0,
         ddp: bool = False,
+        frame: tuple[int, int] | None = None,
     ) -> None:
+        """``frame``: the run's (H, W) (the learned backgrounds' size; default square
+        ``cfg.size``)."""
         self.cfg, self.device, self.uv_warmup = cfg, device, uv_warmup
         self.notes: list[str] = []
         self.uv_state: dict[str, torch.Tensor] | None = None
         """Pretrained UV generator weights to load when a new run starts."""
         torch.manual_seed(cfg.seed)
-        self.G = D2GGenerator(cfg, n_backgrounds).to(device)
+        self.G = D2GGenerator(cfg, n_backgrounds, frame).to(device)
         self.D = MultiScaleDiscriminator(
             pose_channels(cfg), cfg.d_width, cfg.d_layers, cfg.d_scales, cfg.width_cap
         ).to(device)
@@ -225,7 +228,9 @@ def build_trainer(setup: TrainSetup) -> D2GTrainer:
     uv_state, warmup, note = None, 0, ""
     if not setup.resume:
         uv_state, warmup, note = uv_start(setup.workspace, cfg)
-    trainer = D2GTrainer(cfg, setup.n_videos, setup.device, setup.vgg, warmup, setup.ddp)
+    trainer = D2GTrainer(
+        cfg, setup.n_videos, setup.device, setup.vgg, warmup, setup.ddp, setup.shape
+    )
     trainer.uv_state = uv_state
     trainer.notes = [note] if note else []
     return trainer

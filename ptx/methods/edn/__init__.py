@@ -27,10 +27,10 @@ from __future__ import annotations
 from typing import Any
 
 from ptx.methods.base import PERSON, Method, Window
-from ptx.methods.edn.config import PRESETS, EDNConfig, check_config
+from ptx.methods.edn.config import PRESETS, EDNConfig, check_config, divisor
 
 
-def _encoding(cfg: EDNConfig) -> Any:
+def _encoding(cfg: EDNConfig, frame: tuple[int, int]) -> Any:
     from ptx.nn.poselabels import image_stack
 
     return image_stack(("poselabel",))
@@ -42,7 +42,9 @@ def _build_trainer(setup: Any) -> Any:
     return build_trainer(setup)
 
 
-def _build_renderer(cfg: EDNConfig, state: dict[str, Any], device: Any) -> Any:
+def _build_renderer(
+    cfg: EDNConfig, state: dict[str, Any], device: Any, frame: tuple[int, int]
+) -> Any:
     from ptx.methods.edn.model import EDNInference
 
     return EDNInference(cfg, state, device)
@@ -73,5 +75,6 @@ METHOD = Method(
     source_until="poselabel",
     perceptual_fallback="pixel L1 + discriminator feature matching",
     check=check_config,
+    divisor=divisor,
     retarget="2d",
 )

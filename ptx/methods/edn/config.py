@@ -106,9 +106,15 @@ def face_crop_side(cfg: EDNConfig) -> int:
     return face_side(cfg.size, cfg.face_box, 2**cfg.face_down)
 
 
+def divisor(cfg: EDNConfig) -> int:
+    """What both sides of an EDN frame must be multiples of: 2 ** the generator's stride-2
+    downsamplings (one more with the local enhancer, which sees the frame at half size)."""
+    return 2 ** (cfg.n_down + (1 if cfg.local_enhancer else 0))
+
+
 def check_config(cfg: EDNConfig) -> None:
     """Raise InputError for EDN settings that cannot work together."""
-    step = 2 ** (cfg.n_down + (1 if cfg.local_enhancer else 0))
+    step = divisor(cfg)
     if cfg.size % step or cfg.size // step < 2:
         raise InputError(
             f"size={cfg.size} must be divisible by {step} (2 ** the generator's "

@@ -32,6 +32,7 @@ from typing import Any
 import torch
 from torch.nn import functional as F
 
+from ptx.errors import InputError
 from ptx.methods.base import TrainSetup
 from ptx.methods.edn.config import face_crop_side
 from ptx.methods.edn.model import LABEL, EDNGenerator, FaceRefiner
@@ -315,4 +316,11 @@ class EDNTrainer:
 
 
 def build_trainer(setup: TrainSetup) -> EDNTrainer:
-    return EDNTrainer(setup.cfg, setup.device, setup.vgg, setup.ddp)
+    cfg = setup.cfg
+    if cfg.face_gan and face_crop_side(cfg) > min(setup.shape):
+        h, w = setup.shape
+        raise InputError(
+            f"The {face_crop_side(cfg)}-px face box does not fit this run's {h}x{w} frame.",
+            "Lower face_box, or set face_gan=false.",
+        )
+    return EDNTrainer(cfg, setup.device, setup.vgg, setup.ddp)

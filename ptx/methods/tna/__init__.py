@@ -31,14 +31,14 @@ from __future__ import annotations
 from typing import Any
 
 from ptx.methods.base import PERSON, Method, Window
-from ptx.methods.tna.config import PRESETS, TNAConfig, check_config
+from ptx.methods.tna.config import PRESETS, TNAConfig, check_config, divisor
 
 
-def _encoding(cfg: TNAConfig) -> Any:
+def _encoding(cfg: TNAConfig, frame: tuple[int, int]) -> Any:
     from ptx.body.skeleton import BODY_25_LIMBS
     from ptx.nn.poselabels import bone_stack
 
-    return bone_stack(BODY_25_LIMBS, (cfg.size, cfg.size), radius=cfg.bone_radius * cfg.size)
+    return bone_stack(BODY_25_LIMBS, frame, radius=cfg.bone_radius * cfg.size)
 
 
 def _build_trainer(setup: Any) -> Any:
@@ -47,10 +47,12 @@ def _build_trainer(setup: Any) -> Any:
     return build_trainer(setup)
 
 
-def _build_renderer(cfg: TNAConfig, state: dict[str, Any], device: Any) -> Any:
+def _build_renderer(
+    cfg: TNAConfig, state: dict[str, Any], device: Any, frame: tuple[int, int]
+) -> Any:
     from ptx.methods.tna.model import TNAInference
 
-    return TNAInference(cfg, state, device)
+    return TNAInference(cfg, state, device, frame)
 
 
 METHOD = Method(
@@ -72,4 +74,5 @@ METHOD = Method(
     source_until="crop",
     perceptual_fallback="pixel L1",
     check=check_config,
+    divisor=divisor,
 )

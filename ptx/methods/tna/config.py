@@ -76,9 +76,15 @@ PRESETS: dict[str, dict[str, Any]] = {
 D2G-Net's presets."""
 
 
+def divisor(cfg: TNAConfig) -> int:
+    """What both sides of a TNA frame must be multiples of: 2 ** the UV generator's
+    stride-2 downsamplings."""
+    return 2**cfg.uv_down
+
+
 def check_config(cfg: TNAConfig) -> None:
     """Raise InputError for TNA settings that cannot work together."""
-    step = 2**cfg.uv_down
+    step = divisor(cfg)
     if cfg.size % step:
         raise InputError(
             f"size={cfg.size} is not divisible by {step} (2 ** uv_down).",

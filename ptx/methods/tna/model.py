@@ -48,13 +48,16 @@ class TNAOutput:
 class TNAGenerator(nn.Module):
     """UV generator on the bone stack + 24-part RGB texture + one background per video."""
 
-    def __init__(self, cfg: Any, n_backgrounds: int = 1) -> None:
+    def __init__(
+        self, cfg: Any, n_backgrounds: int = 1, frame: tuple[int, int] | None = None
+    ) -> None:
         super().__init__()
         self.uv_generator = UVGenerator(
             bone_channels(), cfg.uv_width, cfg.uv_down, cfg.uv_res, cap=cfg.width_cap
         )
         self.texture = HybridTexture(cfg.tex_size, 3, topk=cfg.tex_topk)
-        self.background = nn.Parameter(torch.zeros(n_backgrounds, 3, cfg.size, cfg.size))
+        h, w = frame or (cfg.size, cfg.size)  # the run's frame (H, W); old runs: square
+        self.background = nn.Parameter(torch.zeros(n_backgrounds, 3, h, w))
 
     def forward(
         self,
@@ -87,9 +90,11 @@ class TNAInference:
     """TNA's renderer: the generator of a checkpoint in eval mode; frame by frame, no
     carried state."""
 
-    def __init__(self, cfg: Any, state: dict[str, Any], device: torch.device) -> None:
+    def __init__(
+        self, cfg: Any, state: dict[str, Any], device: torch.device, frame: tuple[int, int]
+    ) -> None:
         weights = state["generator"]
-        self.net = TNAGenerator(cfg, n_backgrounds=int(weights["background"].shape[0]))
+        self.net = TNAGenerator(cfg, int(weights["background"].shape[0]), frame)
         self.net.load_state_dict(weights)
         self.net.to(device).eval()
 

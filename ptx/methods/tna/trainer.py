@@ -27,11 +27,11 @@ class TNATrainer:
     """Owns the generator, its optimizer and its schedule."""
 
     def __init__(self, cfg: Any, n_backgrounds: int, device: torch.device, vgg: Any = None,
-                 ddp: bool = False) -> None:  # fmt: skip
+                 ddp: bool = False, frame: tuple[int, int] | None = None) -> None:  # fmt: skip
         self.cfg, self.device = cfg, device
         self.notes: list[str] = []
         torch.manual_seed(cfg.seed)
-        self.G = TNAGenerator(cfg, n_backgrounds).to(device)
+        self.G = TNAGenerator(cfg, n_backgrounds, frame).to(device)
         if cfg.channels_last:
             self.G.to(memory_format=torch.channels_last)
         self.vgg = vgg.to(device) if vgg is not None else None
@@ -129,4 +129,4 @@ class TNATrainer:
 
 
 def build_trainer(setup: TrainSetup) -> TNATrainer:
-    return TNATrainer(setup.cfg, setup.n_videos, setup.device, setup.vgg, setup.ddp)
+    return TNATrainer(setup.cfg, setup.n_videos, setup.device, setup.vgg, setup.ddp, setup.shape)
