@@ -64,6 +64,9 @@ def summarise() -> Path:
         if m.get("cuda"):
             where += f", {m['cuda']}"
         lines += [f"## {name}", "", f"Machine: {where}; torch {m.get('torch', '?')}.", ""]
+        if isinstance(data.get("markdown"), str):  # a benchmark's own tables, the rest in JSON
+            lines += [data["markdown"], f"All figures: `results/{name}.json`.", ""]
+            continue
         lines += ["| figure | value |", "|---|---|"]
         for key, value in flatten(data).items():
             if key == "benchmark":

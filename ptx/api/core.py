@@ -179,7 +179,7 @@ def transfer(
     *,
     method: str | None = None,
     run: PathLike | None = None,
-    retarget: str = "3d",
+    retarget: str | None = None,
     background: PathLike | None = None,
     alpha: bool = False,
     side_by_side: bool = False,
@@ -198,7 +198,8 @@ def transfer(
 ) -> TransferResult:
     """Make ``target`` perform the motion of ``source`` (`ptx transfer`): a video, a frame
     folder or a pose file (OpenPose folder, ComfyUI/DWPose JSON, COCO-17, SMPL/AMASS .npz).
-    ``settings`` set stages of the source's preparation (``{stage: {field: value}}``)."""
+    ``settings`` set stages of the source's preparation (``{stage: {field: value}}``);
+    ``retarget`` defaults to the model's method's (3d; 2d for edn)."""
     from ptx.perform.render import load_model, resolve_run
     from ptx.perform.transfer import transfer as run_transfer
     from ptx.pipeline.keypoints import import_overrides

@@ -9,7 +9,8 @@ the bend, and torso shading that follows the arms' elevation.
 
 Arrays follow DESIGN.md: frames/poselabel/label3d/iuv uint8 (T, S, S, 3), mask uint8
 (T, S, S), background uint8 (S, S, 3), flow float16 (T, S, S, 2) from t to t-1 in pixels
-(frame 0: zero, invalid), flow_valid uint8 (T, S, S) 0/1.
+(frame 0: zero, invalid), flow_valid uint8 (T, S, S) 0/1, keypoints float32 (T, 25, 3)
+BODY_25 in pixels (the figure's joints; nose, eyes and ears on its face; no feet points).
 """
 
 from __future__ import annotations
@@ -64,6 +65,8 @@ class ToySubject:
     flow_valid: np.ndarray
     joints: dict[str, np.ndarray]
     """Joint name -> float32 (T, 2) pixel positions (x, y)."""
+    keypoints: np.ndarray
+    """float32 (T, 25, 3): the joints as BODY_25 keypoints (x, y, confidence)."""
 
     def arrays(self) -> dict[str, np.ndarray]:
         """The arrays under the names the preparation stages give them."""
@@ -76,6 +79,7 @@ class ToySubject:
             "background": self.background,
             "flow": self.flow,
             "flow_valid": self.flow_valid,
+            "keypoints": self.keypoints,
         }
 
 
@@ -233,8 +237,35 @@ def make_toy_subject(
     return ToySubject(
         background=np.clip(bg * 255 + 0.5, 0, 255).astype(np.uint8),
         joints={k: v.astype(np.float32) for k, v in joints.items()},
+        keypoints=_body25(joints, size),
         **out,
     )
+
+
+_BODY25 = {1: "neck", 2: "shoulder_r", 3: "elbow_r", 4: "wrist_r", 5: "shoulder_l",
+           6: "elbow_l", 7: "wrist_l", 8: "pelvis", 9: "hip_r", 10: "knee_r", 11: "ankle_r",
+           12: "hip_l", 13: "knee_l", 14: "ankle_l"}  # fmt: skip
+"""BODY_25 index -> the figure's joint."""
+
+
+def _body25(joints: dict[str, np.ndarray], size: int) -> np.ndarray:
+    """BODY_25 keypoints (T, 25, 3): the joints, and on the head capsule the nose (half way
+    up), the eyes (where the face texture draws them) and the ears (at its sides)."""
+    n = len(joints["neck"])
+    kp = np.zeros((n, 25, 3), np.float32)
+    for i, name in _BODY25.items():
+        kp[:, i, :2], kp[:, i, 2] = joints[name], 1.0
+    neck, crown = joints["neck"], joints["crown"]
+    d = crown - neck
+    normal = np.stack([d[:, 1], -d[:, 0]], -1) / np.maximum(
+        np.linalg.norm(d, axis=-1, keepdims=True), 1e-9
+    )
+    r = 0.060 * size  # the head's radius (_BONES)
+    at = {0: (0.5, 0.0), 15: (0.6, 0.4), 16: (0.6, -0.4), 17: (0.6, 0.9), 18: (0.6, -0.9)}
+    for i, (along, across) in at.items():
+        kp[:, i, :2] = neck + along * d + across * r * normal
+        kp[:, i, 2] = 1.0
+    return kp
 
 
 def _detail(name: str, a: dict[str, np.ndarray], t: int, u: np.ndarray, v: np.ndarray):

@@ -16,6 +16,7 @@ from ptx import __version__
 from ptx.cache.atomic import translate_os_error
 from ptx.cache.workspace import default_workspace
 from ptx.cli import (
+    compare,
     demo,
     export,
     inspect,
@@ -71,6 +72,7 @@ app.command("transfer")(transfer.transfer)
 app.command("render")(render.render)
 app.command("score")(score.score_command)
 app.command("methods")(methods.methods)
+app.command("compare")(compare.compare_command)
 app.command("verify")(verify.verify)
 app.command("export")(export.export)
 app.add_typer(config_app, name="config")

@@ -45,7 +45,9 @@ def transfer(
     batch: Path | None = typer.Option(
         None, "--batch", help="A YAML/JSON list of jobs {source, target, output, ...}."
     ),
-    retarget: str = typer.Option("3d", help="Motion retargeting: 3d, 2d or none."),
+    retarget: str | None = typer.Option(
+        None, help="Motion retargeting: 3d, 2d or none (default: the method's; edn: 2d, else 3d)."
+    ),
     background: Path | None = typer.Option(
         None, "--background", help="Composite over this image instead of the learned one."
     ),

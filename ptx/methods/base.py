@@ -285,8 +285,9 @@ class Method:
     """Its MethodConfig subclass."""
     presets: Mapping[str, Mapping[str, Any]]
     """Preset name -> changes from the config's defaults."""
-    encoding: Callable[[Any], PoseEncoding]
-    """cfg -> its pose encoding."""
+    encoding: Callable[[Any, tuple[int, int]], PoseEncoding]
+    """(cfg, the run's frame (H, W)) -> its pose encoding (an encoding that draws, such as
+    a bone stack, draws at that size; one that stacks prepared images ignores it)."""
     window: Callable[[Any], Window]
     """cfg -> its frame window."""
     build_trainer: Callable[[TrainSetup], Trainer]
@@ -307,6 +308,8 @@ class Method:
     """Eval images whose PSNR is logged (``output`` as ``psnr``, others as ``psnr_<name>``)."""
     source_until: str = "poselabel"
     """The last preparation stage a transfer source needs."""
+    retarget: str = "3d"
+    """The motion retargeting ``ptx transfer`` uses unless told: ``3d``, ``2d``, ``none``."""
     perceptual_fallback: str | None = None
     """What replaces the VGG-19 loss when its weights are absent; None: no VGG loss."""
     check: Callable[[Any], None] = _no_check

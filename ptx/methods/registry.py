@@ -8,11 +8,13 @@ nothing registers itself by being imported.
 from __future__ import annotations
 
 from ptx.errors import InputError
-from ptx.methods import d2g
+from ptx.methods import d2g, edn, tna
 from ptx.methods.base import Method
 
 METHODS: dict[str, Method] = {
     "d2g": d2g.METHOD,
+    "tna": tna.METHOD,
+    "edn": edn.METHOD,
 }
 
 DEFAULT = "d2g"

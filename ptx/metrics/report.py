@@ -8,6 +8,8 @@ the given path, the path back.
   grey levels or more (bright yellow), in matplotlib's "inferno" colours via OpenCV.
 - :func:`psnr_plot`: per-frame PSNR over the held-out range, its mean, and the challenging
   frames marked.
+- :func:`comparison_sheet`: several methods on the same held-out frames: their per-frame
+  PSNR, and the challenging frames method by method (``ptx compare``).
 """
 
 from __future__ import annotations
@@ -145,3 +147,71 @@ def psnr_plot(
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png")
     return _write(Path(path), buffer.getvalue())
+
+
+def comparison_sheet(
+    truth: np.ndarray,
+    outputs: dict[str, np.ndarray],
+    psnr: dict[str, np.ndarray],
+    hard: np.ndarray,
+    path: Path,
+    labels: Sequence[str] | None = None,
+    tile: int = 96,
+    title: str = "Per-frame PSNR over the held-out frames",
+) -> Path:
+    """Write one PNG comparing methods on the same held-out frames: on top, each method's
+    per-frame PSNR (challenging frames marked); below, the challenging frames ``hard`` one
+    per row, ``truth | method 1 | method 2 | ...`` with the method's PSNR on each tile.
+
+    ``truth``: uint8 (T, H, W, 3); ``outputs``: method -> uint8 (T, H, W, 3); ``psnr``:
+    method -> float (T,) dB; ``hard``: indices into T (empty: the first 5 frames)."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+    from matplotlib.ticker import MaxNLocator
+
+    truth = np.asarray(truth)
+    if truth.ndim != 4 or truth.dtype != np.uint8 or not outputs:
+        raise InputError("comparison_sheet needs uint8 (T, H, W, 3) frames and some outputs.")
+    for name, out in outputs.items():
+        if out.shape != truth.shape or len(psnr[name]) != len(truth):
+            raise InputError(f"{name}: {out.shape} outputs / {len(psnr[name])} PSNRs for "
+                             f"{truth.shape} frames.")  # fmt: skip
+    idx = np.asarray(hard, dtype=np.int64)
+    if idx.size == 0:
+        idx = np.arange(min(5, len(truth)))
+    names = list(outputs)
+    rows = []
+    for i in idx:
+        tiles = [_tile(truth[i], tile).copy()]
+        _label(tiles[0], labels[i] if labels is not None else f"frame {i}")
+        for name in names:
+            t = _tile(outputs[name][i], tile).copy()
+            _label(t, f"{name} {psnr[name][i]:.1f}dB")
+            tiles.append(t)
+        rows.append(np.concatenate(tiles, axis=1))
+    strip = np.concatenate(rows, axis=0)
+    width = strip.shape[1]
+    fig = Figure(figsize=(max(width, 480) / 100, 3), dpi=100)
+    canvas = FigureCanvasAgg(fig)
+    ax = fig.add_subplot()
+    for name in names:
+        values = np.asarray(psnr[name], dtype=np.float64)
+        ax.plot(np.arange(len(values)), values, lw=1, label=f"{name} (mean {values.mean():.2f})")
+    for i in idx:
+        ax.axvline(i, color="grey", lw=0.5, alpha=0.5)
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.set_xlabel("held-out frame (grey: challenging poses)")
+    ax.set_ylabel("PSNR (dB)")
+    ax.set_title(title, fontsize=9)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7, loc="lower left")
+    fig.tight_layout()
+    canvas.draw()
+    plot = np.asarray(canvas.buffer_rgba())[..., :3]
+    full = max(width, plot.shape[1])
+    pad = [np.pad(a, ((0, 0), (0, full - a.shape[1]), (0, 0)), constant_values=255)
+           for a in (plot, strip)]  # fmt: skip
+    ok, png = cv2.imencode(".png", cv2.cvtColor(np.concatenate(pad), cv2.COLOR_RGB2BGR))
+    if not ok:
+        raise InputError(f"Could not encode the comparison for {path} as PNG.")
+    return _write(Path(path), png.tobytes())

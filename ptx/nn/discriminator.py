@@ -1,7 +1,8 @@
 """Multi-scale conditional PatchGAN discriminator (pix2pixHD's).
 
 Each scale sees (pose label, image) concatenated; scale s sees the input average-pooled
-s times. Every scale returns the list of its layers' activations, the last one being the
+s times. The image may have more than 3 channels (Everybody Dance Now's discriminator sees
+two consecutive frames, with their two pose labels, at once). Every scale returns the list of its layers' activations, the last one being the
 patch logits, so the generator can also be trained by feature matching.
 """
 
@@ -44,14 +45,22 @@ class PatchDiscriminator(nn.Module):
 
 
 class MultiScaleDiscriminator(nn.Module):
-    """``forward(pose (B, C_pose, H, W), image (B, 3, H, W)) -> [scale][layer] tensors``."""
+    """``forward(pose (B, C_pose, H, W), image (B, C_image, H, W)) -> [scale][layer]
+    tensors`` (``C_image`` = ``image_channels``, 3 by default)."""
 
     def __init__(
-        self, pose_channels: int, width: int, n_layers: int, n_scales: int, cap: int = 512
+        self,
+        pose_channels: int,
+        width: int,
+        n_layers: int,
+        n_scales: int,
+        cap: int = 512,
+        image_channels: int = 3,
     ) -> None:
         super().__init__()
+        c_in = pose_channels + image_channels
         self.scales = nn.ModuleList(
-            PatchDiscriminator(pose_channels + 3, width, n_layers, cap) for _ in range(n_scales)
+            PatchDiscriminator(c_in, width, n_layers, cap) for _ in range(n_scales)
         )
 
     def forward(self, pose: torch.Tensor, image: torch.Tensor) -> list[list[torch.Tensor]]:

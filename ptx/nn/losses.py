@@ -1,6 +1,6 @@
 """Losses shared by methods: adversarial (LSGAN or hinge, over a multi-scale
-discriminator), discriminator feature matching, the flow-warped temporal loss, and PSNR
-for training logs. Images are float (B, 3, H, W) in [-1, 1]."""
+discriminator), discriminator feature matching, the flow-warped temporal loss, the person
+mask loss, and PSNR for training logs. Images are float (B, 3, H, W) in [-1, 1]."""
 
 from __future__ import annotations
 
@@ -61,6 +61,12 @@ def temporal_loss(
     weight = valid.float() * inside.float()
     diff = (current.float() - warped).abs() * weight
     return diff.sum() / (weight.sum() * current.shape[1]).clamp_min(1.0)
+
+
+def mask_loss(alpha: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """BCE between the person probability (B, 1, H, W) and the mask (B, 1, H, W) in [0, 1]."""
+    a = alpha.float().clamp(1e-5, 1.0 - 1e-5)
+    return F.binary_cross_entropy(a, mask.float())
 
 
 def psnr(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:

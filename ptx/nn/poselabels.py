@@ -52,3 +52,43 @@ def image_stack(names: tuple[str, ...]) -> PoseEncoding:
         return unit(parts[0] if len(parts) == 1 else torch.cat(parts, dim=1))
 
     return PoseEncoding(tuple(names), sum(IMAGE_CHANNELS[n] for n in names), encode)
+
+
+def bone_stack(
+    bones: tuple[tuple[int, int], ...],
+    size: tuple[int, int],
+    radius: float,
+    min_confidence: float = 0.1,
+) -> PoseEncoding:
+    """One bone per channel (Textured Neural Avatars' input; Ren et al.'s limb maps): bone
+    ``i`` = joints ``bones[i]`` of the ``keypoints`` rasterised into channel ``i`` of a
+    ``size`` = (H, W) picture, 1 on the segment falling linearly to 0 at ``radius`` pixels
+    from it, then mapped to [-1, 1] (-1: no bone). A bone whose joints are missing (a
+    confidence at or below ``min_confidence``, or fewer keypoint rows than its joints) leaves
+    its channel at -1. Pixel ``i`` is sampled at its centre ``i + 0.5``, as keypoints are
+    placed (``ptx.body.skeleton``)."""
+    if radius <= 0 or not bones:
+        raise ValueError("bone_stack needs bones and a positive radius")
+    h, w = size
+
+    def encode(inputs: dict[str, torch.Tensor]) -> torch.Tensor:
+        kp = inputs["keypoints"].float()
+        n, k = kp.shape[:2]
+        ys = torch.arange(h, device=kp.device, dtype=torch.float32).add_(0.5).view(1, h, 1)
+        xs = torch.arange(w, device=kp.device, dtype=torch.float32).add_(0.5).view(1, 1, w)
+        out = torch.full((n, len(bones), h, w), -1.0, device=kp.device)
+        for i, (ja, jb) in enumerate(bones):
+            if max(ja, jb) >= k:
+                continue
+            a, b = kp[:, ja], kp[:, jb]
+            ok = (a[:, 2] > min_confidence) & (b[:, 2] > min_confidence)
+            ax, ay = a[:, 0].view(n, 1, 1), a[:, 1].view(n, 1, 1)
+            dx, dy = (b[:, 0] - a[:, 0]).view(n, 1, 1), (b[:, 1] - a[:, 1]).view(n, 1, 1)
+            length2 = (dx * dx + dy * dy).clamp_min(1e-9)
+            t = (((xs - ax) * dx + (ys - ay) * dy) / length2).clamp_(0.0, 1.0)
+            dist = torch.hypot(xs - (ax + t * dx), ys - (ay + t * dy))
+            value = (1.0 - dist / radius).clamp_(0.0, 1.0) * ok.view(n, 1, 1)
+            out[:, i] = value * 2.0 - 1.0
+        return out
+
+    return PoseEncoding(("keypoints",), len(bones), encode)

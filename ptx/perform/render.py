@@ -124,7 +124,7 @@ def load_model(run_dir: Path, device: str = "auto") -> LoadedModel:
     except InputError:
         videos = []
     return LoadedModel(
-        method, cfg, renderer, method.encoding(cfg), method.window(cfg), Path(run_dir), ckpt,
+        method, cfg, renderer, method.encoding(cfg, frame), method.window(cfg), Path(run_dir), ckpt,
         int(data.get("step", 0)), dev, videos, frame, canonical, notes,
     )  # fmt: skip
 

@@ -213,9 +213,11 @@ def score(
     keypoint_size: int = 256,
     report_dir: Path | None = None,
     method: str | None = None,
+    keep_images: bool = False,
 ) -> ScoreResult:
     """Score the subject's newest run (of ``method``, or of any method), or ``run``; see
-    the module docstring."""
+    the module docstring. With ``keep_images`` the result's ``extra`` also holds the
+    rendered and real held-out frames (``outputs``, ``truth``: uint8 (T, S, S, 3))."""
     run_dir = resolve_run(ws, subject, run, method)
     model = load_model(run_dir, device)
     spans = _heldout(model, ws, subject)
@@ -269,7 +271,10 @@ def score(
         "challenging_frames": [r.labels[i] for i in hard.indices],
         "step": model.step,
         "psnr_per_frame": scores.psnr,
+        "challenging_indices": np.asarray(hard.indices),
     }
+    if keep_images:
+        extra.update(outputs=r.output, truth=r.truth)
     notes = [*model.notes, *(f"The run's inputs changed since it trained: {c}." for c in changed)]
     result = ScoreResult(
         subject, model.method.name, run_dir.name, model.checkpoint.name, results, extra,

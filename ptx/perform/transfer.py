@@ -100,7 +100,7 @@ def transfer(
     target: str,
     output: Path | None = None,
     run: str | None = None,
-    retarget: str = "3d",
+    retarget: str | None = None,
     background: Path | None = None,
     alpha: bool = False,
     side: bool = False,
@@ -118,11 +118,12 @@ def transfer(
 ) -> TransferResult:
     """Run the whole transfer; see the module docstring. ``run``/``method`` choose the
     target's model (default: its newest run of any method); ``model`` is one already
-    loaded (a batch of transfers loads each model once)."""
+    loaded (a batch of transfers loads each model once); ``retarget`` defaults to the
+    model's method's (``Method.retarget``)."""
     from ptx.perform.motion import pose_conditions, pose_spec
 
     reporter = reporter or NullReporter()
-    if retarget not in MODES:
+    if retarget is not None and retarget not in MODES:
         raise InputError(f"Unknown --retarget {retarget!r}.", f"Use one of {', '.join(MODES)}.")
     if alpha and background is not None:
         raise InputError("--alpha and --background exclude each other.")
@@ -142,6 +143,7 @@ def transfer(
     check_output_path(output, alpha)  # before any work
     if model is None:
         model = load_model(resolve_run(ws, target, run, method), device)
+    retarget = retarget or model.method.retarget
     tgt_store = subject_store(ws, target)
     shape = canonical_frame(tgt_store).shape
     notes: list[str] = list(model.notes)

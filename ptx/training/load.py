@@ -68,7 +68,7 @@ class Needs:
 
 def needs(method: Method, cfg: Any) -> Needs:
     """What ``method`` with settings ``cfg`` reads."""
-    enc = method.encoding(cfg).arrays
+    enc = method.encoding(cfg, (int(cfg.size), int(cfg.size))).arrays  # the inputs only
     own = method.train_arrays(cfg)
     extra = tuple(a for a in own if a not in ("background", "keypoints", "flow", "flow_valid"))
     images = ["frames"]
@@ -162,7 +162,7 @@ def build_train_data(
     return TrainData(
         arrays={k: v.to(where) for k, v in tensors.items()},
         videos=spans,
-        encoding=method.encoding(cfg),
+        encoding=method.encoding(cfg, size),
         window=method.window(cfg),
         clip=method.clip,
         extra=need.extra,

@@ -100,9 +100,11 @@ def run_training(
     stop_at: int | None = None,
     rank: int = 0,
     world: int = 1,
+    time_limit: float | None = None,
 ) -> TrainResult:
     """Train (or continue, with ``resume`` = a loaded checkpoint) until the trainer's
-    number of steps, or until ``stop_at`` (checkpointing there, as if interrupted)."""
+    number of steps, or until ``stop_at``, or until ``time_limit`` seconds of training have
+    passed (checkpointing there, as if interrupted; the schedule stays the full run's)."""
     reporter = reporter or NullTrainReporter()
     main = rank == 0
     ckpt_dir = run_dir / "checkpoints"
@@ -168,6 +170,7 @@ def run_training(
             return last_path or ckpt_dir
         return save_checkpoint(ckpt_dir, at, payload, cfg.keep_checkpoints)
 
+    deadline = None if time_limit is None else time.perf_counter() + time_limit
     try:
         while step < end:
             batch = data.batch(data.train_ids[sampler.next()], device)
@@ -191,8 +194,11 @@ def run_training(
                     log.row(step, evaluate(trainer, data, ids, method.scored, device))
                 if cfg.sample_every and step % cfg.sample_every == 0 and step != end:
                     log.sample(step, render_sheet(trainer, data, ids, device))
-            if step % cfg.checkpoint_every == 0 or step == end:
+            out_of_time = deadline is not None and time.perf_counter() >= deadline
+            if step % cfg.checkpoint_every == 0 or step == end or out_of_time:
                 last_path = checkpoint(step)
+            if out_of_time:
+                break
         if last_path is None:  # nothing to train (steps=0): still leave a checkpoint
             last_path = checkpoint(step)
         final = evaluate(trainer, data, ids, method.scored, device) if main else {}

@@ -94,15 +94,17 @@ def train(
     run: Path | None = None,
     reporter: TrainReporter | None = None,
     stop_at: int | None = None,
+    time_limit: float | None = None,
 ) -> TrainResult:
     """Train ``method`` (default d2g) on ``subject`` (``overrides``: {field: value} over the
-    preset), or continue its newest run (``resume``) or the run folder ``run``."""
+    preset), or continue its newest run (``resume``) or the run folder ``run``; stop early
+    at step ``stop_at`` or after ``time_limit`` seconds of training."""
     ws = workspace if isinstance(workspace, Workspace) else Workspace.open(workspace, create=False)
     validate_name(subject)
     ws.subject(subject)  # a clear error for an unknown subject
     overrides = dict(overrides or {})
     if resume or run is not None:
-        return _resume(ws, subject, method, overrides, run, reporter, stop_at)
+        return _resume(ws, subject, method, overrides, run, reporter, stop_at, time_limit)
     m = get_method(method)
     if m.kind != PERSON:
         raise InputError(
@@ -146,7 +148,7 @@ def train(
     with rank_zero_lock(lambda: _lock(run_dir), rank):
         return run_training(
             data, m, cfg, trainer, run_dir, device, reporter, meta=meta, stop_at=stop_at,
-            rank=rank, world=world,
+            rank=rank, world=world, time_limit=time_limit,
         )  # fmt: skip
 
 
@@ -158,6 +160,7 @@ def _resume(
     run: Path | None,
     reporter: TrainReporter | None,
     stop_at: int | None,
+    time_limit: float | None = None,
 ) -> TrainResult:
     wanted = get_method(method) if method is not None else None
     run_dir = Path(run) if run is not None else resume_target(ws, subject, wanted and wanted.name)
@@ -199,7 +202,7 @@ def _resume(
     with rank_zero_lock(lambda: _lock(run_dir), rank):
         return run_training(
             data, m, cfg, trainer, run_dir, device, reporter, resume=state, meta=meta,
-            stop_at=stop_at, rank=rank, world=world,
+            stop_at=stop_at, rank=rank, world=world, time_limit=time_limit,
         )  # fmt: skip
 
 

@@ -211,7 +211,7 @@ def _toy_method():
     return Method(
         name="toy", kind=PERSON, paper="-", summary="-", config=Cfg,
         presets={"tiny": {"size": 16}, "small": {"size": 16, "batch": 1}},
-        encoding=lambda cfg: image_stack(("poselabel",)), window=lambda cfg: Window((0,)),
+        encoding=lambda cfg, frame: image_stack(("poselabel",)), window=lambda cfg: Window((0,)),
         build_trainer=Trainer, build_renderer=Renderer, losses=("g_total",),
     )  # fmt: skip
 

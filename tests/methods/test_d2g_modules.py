@@ -9,10 +9,10 @@ import torch
 
 from ptx.methods.d2g.config import D2GConfig
 from ptx.methods.d2g.renderer import D2GGenerator, pose_channels
-from ptx.methods.d2g.texture import HybridTexture, unwrap_texture
 from ptx.methods.d2g.translator import D2GTranslator
-from ptx.methods.d2g.uv_generator import UVGenerator
 from ptx.nn.discriminator import MultiScaleDiscriminator
+from ptx.nn.texture import HybridTexture, unwrap_texture
+from ptx.nn.uv_generator import UVGenerator
 
 S = 16
 

@@ -152,7 +152,7 @@ TOY = Method(
     summary="two 1x1 convolutions over a skeleton window, fed back its previous frame",
     config=ToyConfig,
     presets={"tiny": {}},
-    encoding=lambda cfg: image_stack(("poselabel",)),
+    encoding=lambda cfg, frame: image_stack(("poselabel",)),
     window=lambda cfg: Window((0, -1, 1), feedback=True),
     build_trainer=ToyTrainer,
     build_renderer=ToyRenderer,

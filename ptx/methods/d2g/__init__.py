@@ -14,7 +14,7 @@ from ptx.methods.base import PERSON, Method, Window
 from ptx.methods.d2g.config import PRESETS, D2GConfig, check_config, divisor
 
 
-def _encoding(cfg: D2GConfig) -> Any:
+def _encoding(cfg: D2GConfig, frame: tuple[int, int]) -> Any:
     from ptx.nn.poselabels import image_stack
 
     return image_stack(("poselabel", "label3d") if cfg.use_label3d else ("poselabel",))

@@ -20,8 +20,8 @@ from ptx.errors import InputError
 from ptx.methods.d2g import losses as L
 from ptx.methods.d2g.config import UV_FIELDS, D2GConfig
 from ptx.methods.d2g.renderer import build_uv_generator
-from ptx.methods.d2g.uv_generator import iuv_to_tensors
 from ptx.nn.optim import autocast
+from ptx.nn.uv_generator import iuv_to_tensors
 
 PART = "uv"
 """The pretrained part's folder under ``runs/_pretrained``."""

@@ -17,9 +17,9 @@ from torch import nn
 
 from ptx.errors import InputError
 from ptx.methods.base import RenderInputs, RenderOutput
-from ptx.methods.d2g.texture import HybridTexture
 from ptx.methods.d2g.translator import D2GTranslator
-from ptx.methods.d2g.uv_generator import UVGenerator
+from ptx.nn.texture import HybridTexture
+from ptx.nn.uv_generator import UVGenerator
 
 
 @dataclass

@@ -24,11 +24,11 @@ from ptx.methods.base import TrainSetup
 from ptx.methods.d2g import losses as L
 from ptx.methods.d2g.pretrain import uv_start
 from ptx.methods.d2g.renderer import D2GGenerator, pose_channels
-from ptx.methods.d2g.texture import unwrap_texture
-from ptx.methods.d2g.uv_generator import iuv_to_tensors
 from ptx.nn import losses as NL
 from ptx.nn.discriminator import MultiScaleDiscriminator
 from ptx.nn.optim import LinearDecay, autocast, check_finite, requires_grad
+from ptx.nn.texture import unwrap_texture
+from ptx.nn.uv_generator import iuv_to_tensors
 
 
 class D2GTrainer:

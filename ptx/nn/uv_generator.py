@@ -1,4 +1,6 @@
-"""The UV generator G_uv: pose label -> part probabilities and per-part UV coordinates.
+"""The UV generator G_uv: pose label -> part probabilities and per-part UV coordinates
+(D2G-Net's, also the UV network of Textured Neural Avatars), and its supervision against
+the body-model IUV.
 
 Outputs, for an image of H x W pixels:
 
@@ -77,3 +79,20 @@ class UVGenerator(nn.Module):
         prior = uv_in.repeat(1, N_PARTS, 1, 1)
         corrected = (prior + self.prior_offset * free).clamp(-1.0, 1.0)
         return logits, inside * corrected + (1.0 - inside) * free
+
+
+def uv_losses(
+    logits: torch.Tensor, uv: torch.Tensor, target_part: torch.Tensor, target_uv: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """(part cross-entropy, UV L1 on the target part's channels where the target is a part).
+
+    ``logits`` (B, 25, H, W); ``uv`` (B, 48, H, W); ``target_part`` int64 (B, H, W);
+    ``target_uv`` (B, 2, H, W) in [-1, 1]."""
+    ce = F.cross_entropy(logits.float(), target_part)
+    b, _, h, w = uv.shape
+    on = target_part > 0
+    idx = (target_part - 1).clamp_min(0)
+    pred = uv.view(b, N_PARTS, 2, h, w).gather(1, idx.view(b, 1, 1, h, w).expand(b, 1, 2, h, w))
+    err = (pred[:, 0].float() - target_uv.float()).abs().sum(1)
+    l1 = (err * on).sum() / (on.sum() * 2).clamp_min(1)
+    return ce, l1

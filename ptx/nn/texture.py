@@ -1,4 +1,5 @@
-"""The hybrid texture and its differentiable mapping to the screen.
+"""The hybrid texture and its differentiable mapping to the screen (D2G-Net's 18-channel
+texture; with 3 channels, the explicit RGB texture of Textured Neural Avatars).
 
 The 24 part charts (``size`` x ``size`` texels, ``channels`` channels each; channels 0-2
 are RGB in [-1, 1], the others learn pose-varying detail) live in one packed atlas of
@@ -19,7 +20,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from ptx.methods.d2g.uv_generator import N_PARTS
+from ptx.nn.uv_generator import N_PARTS
 
 ROWS, COLS = 4, 6
 """Atlas layout: part p (1..24) sits in cell ((p-1) // 6, (p-1) % 6)."""
