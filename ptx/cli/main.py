@@ -113,6 +113,10 @@ def _fail(message: str, code: int) -> int:
 def run(argv: list[str] | None = None) -> int:
     """Run the CLI and return its exit code (for tests and ``main``)."""
     argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["prepare"]:
+        from ptx.cli.prepare_batch import normalize_ray
+
+        argv = normalize_ray(argv)
     try:
         app(args=argv, prog_name="ptx")  # usage errors and --help end in SystemExit
     except SystemExit as exc:
