@@ -21,6 +21,7 @@ from ptx.cli import (
     inspect,
     methods,
     prepare,
+    ranks,
     render,
     score,
     status,
@@ -106,7 +107,8 @@ def _log_crash(exc: BaseException, argv: list[str]) -> Path | None:
 
 
 def _fail(message: str, code: int) -> int:
-    sys.stderr.write(f"ptx: error: {message}\n")
+    who = f" (rank {ranks.rank()})" if ranks.other_rank() else ""
+    sys.stderr.write(f"ptx: error{who}: {message}\n")
     return code
 
 
@@ -117,6 +119,7 @@ def run(argv: list[str] | None = None) -> int:
         from ptx.cli.prepare_batch import normalize_ray
 
         argv = normalize_ray(argv)
+    ranks.silence_other_ranks()
     try:
         app(args=argv, prog_name="ptx")  # usage errors and --help end in SystemExit
     except SystemExit as exc:
