@@ -256,6 +256,13 @@ def prepare_batch(
     chosen = select_shard(unique, shard)
     if jobs < 1 or retries < 0 or task_cpus <= 0 or task_memory_gb <= 0 or task_gpus < 0:
         raise InputError("--jobs and --task-cpus must be at least 1 (and --retries 0 or more).")
+    if ray not in (None, "local") and os.environ.get("PTX_WORKSPACE_URL"):
+        raise InputError(
+            "--ray ADDRESS cannot prepare into an object-store workspace yet: its tasks would "
+            "write this machine's local copy of it.",
+            "Run `ptx prepare --from LIST --shard I/N -w URL` on each machine instead (each "
+            "keeps its own copy in step with the bucket).",
+        )
     ws = workspace_of(workspace, create=True)
     ws.ensure()
     todo = video_jobs(chosen, options, str(ws.root))

@@ -121,7 +121,10 @@ def run(argv: list[str] | None = None) -> int:
         argv = normalize_ray(argv)
     ranks.silence_other_ranks()
     try:
-        app(args=argv, prog_name="ptx")  # usage errors and --help end in SystemExit
+        from ptx.cli.remote import on_local_copy
+
+        with on_local_copy(argv) as local_argv:  # a URL workspace: its local copy
+            app(args=local_argv, prog_name="ptx")  # usage errors and --help: SystemExit
     except SystemExit as exc:
         code = exc.code
         return code if isinstance(code, int) else (0 if code is None else 1)
