@@ -14,15 +14,16 @@ from __future__ import annotations
 
 import multiprocessing as mp
 import os
-import queue
 from collections import deque
 from collections.abc import Callable
+from multiprocessing.connection import wait
 from typing import Any
 
 from ptx.api.prepare_batch import VideoResult, prepare_one, result_of
 
 _POLL = 0.2
-"""Seconds between checks for dead workers while waiting for results."""
+"""Seconds between checks for dead workers while waiting for results (a death also
+wakes the wait, through the process's sentinel)."""
 
 
 def _threads(workers: int) -> int:
@@ -30,7 +31,7 @@ def _threads(workers: int) -> int:
 
 
 def _worker(inbox: Any, outbox: Any, threads: int) -> None:
-    """A worker's loop: a job in, its result out; None ends it."""
+    """A worker's loop: a job in, its result out (on its own pipe); None ends it."""
     for var in ("OMP_NUM_THREADS", "NUMBA_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ.setdefault(var, str(threads))
     while True:
@@ -38,21 +39,31 @@ def _worker(inbox: Any, outbox: Any, threads: int) -> None:
         if job is None:
             return
         index, payload = job
-        outbox.put((index, prepare_one(payload)))
+        outbox.send((index, prepare_one(payload)))
 
 
 class _Slot:
-    """One worker process and the job it holds."""
+    """One worker process, the job it holds and its own result pipe (a worker killed
+    while writing garbles only its own pipe, never the others')."""
 
-    def __init__(self, ctx: Any, outbox: Any, threads: int) -> None:
-        self.inbox = ctx.Queue()
-        self.proc = ctx.Process(target=_worker, args=(self.inbox, outbox, threads), daemon=True)
+    def __init__(self, ctx: Any, threads: int) -> None:
+        self.inbox = ctx.SimpleQueue()
+        self.results, writer = ctx.Pipe(duplex=False)
+        self.proc = ctx.Process(target=_worker, args=(self.inbox, writer, threads), daemon=True)
         self.proc.start()
+        writer.close()  # the worker holds the only writer: its death reads as EOF
         self.job: int | None = None
 
     def give(self, index: int, payload: dict[str, Any]) -> None:
         self.job = index
         self.inbox.put((index, payload))
+
+    def receive(self) -> tuple[int, dict[str, Any]] | None:
+        """A result waiting on the pipe, or None (nothing yet, or the worker is gone)."""
+        try:
+            return self.results.recv() if self.results.poll() else None
+        except (EOFError, OSError):
+            return None
 
     def stop(self) -> None:
         if self.proc.is_alive():
@@ -68,48 +79,46 @@ def run_processes(
     """Run ``jobs`` (:func:`prepare_one` payloads) in ``workers`` processes; call
     ``done(index, result)`` as each finishes (module docstring)."""
     ctx = mp.get_context("spawn")
-    outbox = ctx.Queue()
     threads = _threads(workers)
     waiting = deque(range(len(jobs)))
     attempts = [0] * len(jobs)
-    slots = [_Slot(ctx, outbox, threads) for _ in range(min(workers, len(jobs)))]
-    left = len(jobs)
+    slots = [_Slot(ctx, threads) for _ in range(min(workers, len(jobs)))]
     finished: set[int] = set()
+
+    def finish(slot: _Slot, got: tuple[int, dict[str, Any]]) -> None:
+        index, raw = got
+        if slot.job == index:
+            slot.job = None
+        if index in finished:  # a late result of a job given out again
+            return
+        finished.add(index)
+        if index in waiting:
+            waiting.remove(index)
+        done(index, result_of(raw, attempts[index]))
+
     try:
-        while left:
+        while len(finished) < len(jobs):
             for slot in slots:
                 if slot.job is None and waiting and slot.proc.is_alive():
                     index = waiting.popleft()
                     attempts[index] += 1
                     slot.give(index, jobs[index])
-            try:
-                index, raw = outbox.get(timeout=_POLL)
-            except queue.Empty:
-                index = None
-            if index is not None:
-                if index in finished:  # a late result of a job given out again
-                    continue
-                finished.add(index)
-                for slot in slots:
-                    if slot.job == index:
-                        slot.job = None
-                if index in waiting:
-                    waiting.remove(index)
-                left -= 1
-                done(index, result_of(raw, attempts[index]))
-                continue
+            wait([s.results for s in slots] + [s.proc.sentinel for s in slots], timeout=_POLL)
+            for slot in slots:
+                while (got := slot.receive()) is not None:
+                    finish(slot, got)
             for i, slot in enumerate(slots):
                 if slot.proc.is_alive():
                     continue
+                while (got := slot.receive()) is not None:  # what it sent before it died
+                    finish(slot, got)
                 lost = slot.job
-                slots[i] = _Slot(ctx, outbox, threads)
+                slots[i] = _Slot(ctx, threads)
                 if lost is None or lost in finished:
                     continue
-                slot.job = None
                 if attempts[lost] <= retries:
                     waiting.appendleft(lost)
                     continue
-                left -= 1
                 finished.add(lost)
                 code = slot.proc.exitcode
                 done(lost, VideoResult(
