@@ -3,7 +3,7 @@
 #   make test      set up, then run the test suite (slow tests included)
 #   make lint      ruff check + ruff format --check
 #   make bench     run every benchmark; JSON in benchmarks/results/
-#   make prepare VIDEOS="a.mp4 b.mp4" -j2    prepare several videos in parallel
+#   make prepare VIDEOS='a.mp4 "my dance.mp4"' JOBS=2   (or LIST=videos.txt) several videos
 
 PYTHON ?= python3
 VENV ?= .venv
@@ -13,9 +13,11 @@ PTX := $(VENV)/bin/ptx
 TORCH_SPEC ?= torch==2.13.0
 STAMP := $(VENV)/.ptx-installed
 VIDEOS ?=
+LIST ?=
+JOBS ?= 2
 PREPARE_ARGS ?=
 
-.PHONY: setup demo test lint bench prepare clean-venv $(VIDEOS)
+.PHONY: setup demo test lint bench prepare clean-venv
 
 setup: $(STAMP)
 
@@ -39,10 +41,11 @@ lint: $(STAMP)
 bench: $(STAMP)
 	$(PY) benchmarks/run_all.py
 
-# One process per video; the store's locks make parallel runs safe.
-prepare: $(VIDEOS)
-$(VIDEOS): $(STAMP)
-	$(PTX) prepare "$@" $(PREPARE_ARGS)
+# `ptx prepare --jobs`: JOBS worker processes, imports paid once per worker. VIDEOS reaches
+# the shell as written, so quote names with spaces inside it; LIST names a file of videos,
+# one per line (spaces are part of the name).
+prepare: $(STAMP)
+	$(PTX) prepare --jobs $(JOBS) $(if $(LIST),--from "$(LIST)") $(VIDEOS) $(PREPARE_ARGS)
 
 clean-venv:
 	rm -rf $(VENV)

@@ -40,15 +40,17 @@ two. Drive letters (``C:/``) have a one-letter scheme and do not match."""
 
 
 def refuse_url(root: str | Path) -> None:
-    """Raise WorkspaceError when ``root`` is a URL: workspaces are local folders (a
-    ``Path`` would turn ``s3://bucket/ws`` into a local folder ``s3:/bucket/ws``)."""
+    """Raise WorkspaceError when ``root`` is a URL: the library works on folders (a
+    ``Path`` would turn ``s3://bucket/ws`` into a local folder ``s3:/bucket/ws``); URL
+    workspaces go through their local copy (ptx.cache.remote)."""
     text = str(root)
     m = _URL_RE.match(text)
     if m:
         shown = f"{m.group(1)}://{text[m.end() :]}"
         raise WorkspaceError(
-            f"Workspace {shown} is a URL; ptx workspaces are local folders for now.",
-            "Give a local (or mounted) folder with --workspace or PTX_WORKSPACE.",
+            f"Workspace {shown} is a URL; the library works on a local copy of it.",
+            "Use the ptx command (it syncs the copy), or in Python "
+            "`with ptx.cache.remote.remote_workspace(url) as folder:`.",
         )
 
 

@@ -22,6 +22,7 @@ from ptx.cli import (
     inspect,
     methods,
     prepare,
+    ranks,
     render,
     score,
     status,
@@ -108,15 +109,24 @@ def _log_crash(exc: BaseException, argv: list[str]) -> Path | None:
 
 
 def _fail(message: str, code: int) -> int:
-    sys.stderr.write(f"ptx: error: {message}\n")
+    who = f" (rank {ranks.rank()})" if ranks.other_rank() else ""
+    sys.stderr.write(f"ptx: error{who}: {message}\n")
     return code
 
 
 def run(argv: list[str] | None = None) -> int:
     """Run the CLI and return its exit code (for tests and ``main``)."""
     argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["prepare"]:
+        from ptx.cli.prepare_batch import normalize_ray
+
+        argv = normalize_ray(argv)
+    ranks.silence_other_ranks()
     try:
-        app(args=argv, prog_name="ptx")  # usage errors and --help end in SystemExit
+        from ptx.cli.remote import on_local_copy
+
+        with on_local_copy(argv) as local_argv:  # a URL workspace: its local copy
+            app(args=local_argv, prog_name="ptx")  # usage errors and --help: SystemExit
     except SystemExit as exc:
         code = exc.code
         return code if isinstance(code, int) else (0 if code is None else 1)

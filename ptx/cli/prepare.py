@@ -13,9 +13,9 @@ from ptx.config import parse_assignments
 
 
 def prepare(
-    video: Path = typer.Argument(
-        ...,
-        help="The video file, or a folder of frames (or a %05d.png pattern).",
+    videos: list[Path] = typer.Argument(
+        None,
+        help="The video file, or a folder of frames (or a %05d.png pattern); several make a batch.",
         show_default=False,
     ),
     subject: str | None = typer.Option(
@@ -66,9 +66,43 @@ def prepare(
         [], "--force", help="Re-run this stage and everything after it (repeatable; 'all')."
     ),
     until: str | None = typer.Option(None, "--until", help="Stop after this stage."),
+    from_: Path | None = typer.Option(
+        None, "--from", help="A file listing videos, one per line ('-': standard input)."
+    ),
+    jobs: int = typer.Option(1, "--jobs", "-j", help="Prepare this many videos at once."),
+    ray: str | None = typer.Option(
+        None,
+        "--ray",
+        help="One Ray task per video: on a local instance, or 'auto' / ADDRESS of a cluster.",
+        show_default=False,
+    ),
+    shard: str | None = typer.Option(
+        None, "--shard", help="I/N: only every N-th video, from the I-th (0-based; job arrays)."
+    ),
+    task_cpus: float = typer.Option(1.0, "--task-cpus", help="CPUs per Ray task."),
+    task_memory: float = typer.Option(2.0, "--task-memory", help="GiB of memory per Ray task."),
+    task_gpus: float = typer.Option(0.0, "--task-gpus", help="GPUs per Ray task (fit stage)."),
+    retries: int = typer.Option(
+        2, "--retries", help="Times a video whose worker died is given to another."
+    ),
 ) -> None:
-    """Prepare a video: decode it and run every preprocessing stage, cached and resumable."""
+    """Prepare a video: decode it and run every preprocessing stage, cached and resumable.
+    Several videos (or --from, --jobs, --ray, --shard) prepare a batch."""
     ws = workspace_at(workspace)
+    videos = list(videos or [])
+    if len(videos) != 1 or from_ or jobs != 1 or ray or shard:
+        from ptx.cli.prepare_batch import run_batch
+
+        run_batch(
+            videos, ws, list_file=from_, shard=shard, jobs=jobs, ray=ray, task_cpus=task_cpus,
+            task_memory_gb=task_memory, task_gpus=task_gpus, retries=retries, subject=subject,
+            size=size, aspect=aspect, analysis_size=analysis_size, fps=fps, start=start,
+            end=end, max_frames=max_frames, keypoints=keypoints, iuv=iuv, body=body,
+            strict=strict, settings=parse_assignments(set_), config=config, force=force,
+            until=until,
+        )  # fmt: skip
+        return
+    (video,) = videos
     reporter = stage_reporter()
     try:
         with reporter:

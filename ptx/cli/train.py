@@ -15,8 +15,10 @@ from rich.progress import (
 
 from ptx.api.progress import LineProgress
 from ptx.cache.workspace import default_workspace
+from ptx.cli.ranks import other_rank
 from ptx.cli.reporting import err_console, out_console, progress_bar
 from ptx.errors import InputError
+from ptx.training.log import NullTrainReporter
 
 SHOWN = 7
 """Losses shown in the progress line, at most (all of them go to log.csv)."""
@@ -68,8 +70,11 @@ def _overrides(items: list[str]) -> dict[str, str]:
     return out
 
 
-def train_reporter() -> RichTrainReporter | LineProgress:
-    """A progress bar on a terminal; plain lines every few seconds in logs and pipes."""
+def train_reporter() -> RichTrainReporter | LineProgress | NullTrainReporter:
+    """A progress bar on a terminal; plain lines every few seconds in logs and pipes;
+    nothing on torchrun's ranks other than 0."""
+    if other_rank():
+        return NullTrainReporter()
     return RichTrainReporter() if err_console.is_terminal else LineProgress()
 
 

@@ -114,11 +114,13 @@ def run_training(
     sampler = BatchSampler(len(data.train_ids), cfg.batch, cfg.seed + 7919 * rank)
     step = 0
     if resume is not None:
-        if len(resume["sampler"]) != world:
+        saved = len(resume["sampler"])
+        if saved != world:  # each rank's batch order is in the checkpoint: exact or refused
+            how = f"torchrun --nproc_per_node {saved}" if saved > 1 else "one process"
             raise InputError(
-                f"This run was trained by {len(resume['sampler'])} process(es); it is being "
-                f"resumed by {world}.",
-                "Resume with the same number of processes (torchrun --nproc_per_node).",
+                f"This run was trained by {saved} process(es); it is being resumed by {world}.",
+                f"Resume with the same number of processes ({how}): each continues its own "
+                "batch order.",
             )
         trainer.load_state_dict(resume["trainer"])
         sampler.load_state_dict(resume["sampler"][rank])
@@ -128,9 +130,10 @@ def run_training(
         trainer.init_from_data(data)
     total = trainer.total_steps
     end = min(total, stop_at) if stop_at is not None else total
+    # rank 0 writes the run's files (another rank's RunLog would rewrite log.csv on resume)
     log = RunLog(
         run_dir, method.columns(), cfg.tensorboard and main, resume_step=step if resume else None
-    )
+    ) if main else None  # fmt: skip
     notes: list[str] = []
 
     def note(message: str) -> None:
@@ -206,7 +209,8 @@ def run_training(
             log.row(step, final)
             log.sample(step, render_sheet(trainer, data, ids, device))
     finally:
-        log.close()
+        if log is not None:
+            log.close()
         reporter.end()
     seconds = time.perf_counter() - t0
     return TrainResult(

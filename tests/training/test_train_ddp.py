@@ -82,3 +82,45 @@ def test_one_process_under_torchrun_trains_through_ddp(tmp_path, device):
     weights = state["trainer"]["generator"]
     assert not any(k.startswith("module.") for k in weights)  # saved unwrapped: loads anywhere
     assert all(torch.isfinite(v).all() for v in weights.values())
+
+
+def ptx_torchrun(tmp_path, procs: int, *args: str) -> subprocess.CompletedProcess:
+    """`torchrun --nproc_per_node PROCS -m ptx.cli.main ARGS` on the CPU (gloo)."""
+    env = {**os.environ, "PTX_WEIGHTS": str(tmp_path / "none"), "OMP_NUM_THREADS": "1",
+           "CUDA_VISIBLE_DEVICES": ""}  # fmt: skip
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", str(procs),
+           "--standalone", "-m", "ptx.cli.main", *args]  # fmt: skip
+    return subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=240)
+
+
+@pytest.mark.slow
+def test_ptx_train_under_torchrun_speaks_once_and_resumes_only_with_its_world(tmp_path, cli):
+    """Rank 0 alone prints (rank 1 used to print its own summary, "Held-out PSNR nan dB")
+    and writes the run; G's DDP wrapper looks for unused parameters only during the UV
+    warm-up (steps 1-2 here: without it DDP fails at step 2, with it afterwards the
+    static and full phases run as wrapped); resuming with another number of processes
+    is refused in one line, with the same number it continues."""
+    ws = Workspace.open(tmp_path / "ws")
+    add_subject(ws, "toy", seed=0)
+    sets = [x for k, v in {**MICRO, "threads": 1}.items() for x in ("--set", f"{k}={v}")]
+    first = ptx_torchrun(tmp_path, 2, "train", "-s", "toy", "-w", ws.root, *sets)
+    assert first.returncode == 0, first.stderr[-2000:]
+    assert first.stdout.count("Held-out PSNR") == 1 and "nan" not in first.stdout
+    assert first.stdout.count("Trained toy (d2g) to step 8/8") == 1
+    assert first.stderr.count("train: run folder") == 1 and "(rank 1)" not in first.stderr
+    assert first.stderr.count("note: UV generator") == 1
+    (run,) = list((ws.root / "runs" / "toy" / "d2g").iterdir())
+    assert len(load_checkpoint(latest_checkpoint(run / "checkpoints"))["sampler"]) == 2
+
+    alone = cli("train", "-s", "toy", "-w", ws.root, "--resume", "--steps", "8")
+    assert alone.code == 2
+    assert alone.err.strip() == (
+        "ptx: error: This run was trained by 2 process(es); it is being resumed by 1. Resume "
+        "with the same number of processes (torchrun --nproc_per_node 2): each continues its "
+        "own batch order."
+    )
+    again = ptx_torchrun(tmp_path, 2, "train", "-s", "toy", "-w", ws.root, "--resume",
+                         "--steps", "8")  # fmt: skip
+    assert again.returncode == 0, again.stderr[-2000:]
+    assert again.stdout.count("Trained toy (d2g) to step 10/10") == 1
+    assert latest_checkpoint(run / "checkpoints").name.startswith("step-000000010")

@@ -68,17 +68,39 @@ class D2GTrainer:
         self.sched_d = torch.optim.lr_scheduler.LambdaLR(self.opt_d, decay)
         self.scaler = torch.amp.GradScaler("cuda", enabled=False)  # bf16 needs no scaling
         self.amp = cuda and cfg.amp
+        self.ddp = ddp
+        self.find_unused: bool | None = None
+        """Whether G's DDP wrapper looks for parameters without a gradient: only during
+        the UV warm-up, whose steps run the UV generator alone (None: not wrapped yet)."""
+        self._ddp_g: Any = None
         self.G_run: torch.nn.Module = self.G
         self.D_run: torch.nn.Module = self.D
         if ddp:
-            from torch.nn.parallel import DistributedDataParallel as DDP
-
-            ids = [device.index] if cuda else None
-            self.G_run = DDP(self.G, device_ids=ids, find_unused_parameters=True)
-            self.D_run = DDP(self.D, device_ids=ids)
+            self.D_run = self._distributed(self.D, find_unused=False)
         if cuda and cfg.compile:
-            self.G_run = torch.compile(self.G_run)
             self.D_run = torch.compile(self.D_run)
+        self._wrap_generator(find_unused=False)
+
+    def _distributed(self, net: torch.nn.Module, find_unused: bool) -> torch.nn.Module:
+        from torch.nn.parallel import DistributedDataParallel as DDP
+
+        ids = [self.device.index] if self.device.type == "cuda" else None
+        return DDP(net, device_ids=ids, find_unused_parameters=find_unused)
+
+    def _wrap_generator(self, find_unused: bool) -> None:
+        """G as the training step calls it: under DDP (with ``find_unused_parameters``
+        only while a step leaves parameters unused) and torch.compile when asked. Called
+        again (on every rank at the same step) when the UV warm-up starts or ends."""
+        if self.find_unused == find_unused:
+            return
+        self.find_unused = find_unused if self.ddp else None
+        if self._ddp_g is not None:  # its gradient hooks would all-reduce a second time
+            self._ddp_g._remove_autograd_hooks()
+        run = self._ddp_g = self._distributed(self.G, find_unused) if self.ddp else None
+        run = run or self.G
+        if self.device.type == "cuda" and self.cfg.compile:
+            run = torch.compile(run)
+        self.G_run = run
 
     @property
     def total_steps(self) -> int:
@@ -120,6 +142,8 @@ class D2GTrainer:
     def train_step(self, b: Any, step: int) -> dict[str, float]:
         """One optimisation step on batch ``b`` (pairs: first half t-1, second half t)."""
         cfg, phase = self.cfg, self.phase(step)
+        if self.ddp:
+            self._wrap_generator(find_unused=phase == "uv")
         self.G.train()
         pose, real = self.prepare_input(b.pose), self.prepare_input(b.real)
         iuv = b.arrays["iuv"]
