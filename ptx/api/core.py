@@ -136,11 +136,16 @@ def train(
     subjects: Iterable[str] | str | None = None,
     workspace: PathLike | Workspace | None = None,
     progress: Any = None,
+    subjects_from: PathLike | None = None,
+    holdout_subjects: int = 0,
 ) -> TrainResult | PretrainResult:
     """Train ``method`` (default d2g) on a prepared subject (`ptx train`), or continue its
     newest run (``resume``) or the run folder ``run``; with ``pretrain`` train the method's
-    person-agnostic part on ``subjects``. ``preset`` defaults to tiny; ``settings`` are
-    ``{field: value}``; ``config`` a YAML file (a saved run's ``config.yaml`` works)."""
+    person-agnostic part on ``subjects``. A one-shot method (e.g. dwnet) trains once on
+    ``subjects`` (and/or those listed in the file ``subjects_from``), the last
+    ``holdout_subjects`` of them held out; ``run`` continues such a run. ``preset``
+    defaults to tiny; ``settings`` are ``{field: value}``; ``config`` a YAML file (a saved
+    run's ``config.yaml`` works)."""
     from ptx.api.settings import train_overrides, train_settings
     from ptx.methods.registry import get_method
 
@@ -164,6 +169,26 @@ def train(
         part_steps = overrides.pop("steps", None)
         return pretrain_part(ws, names, method, preset, overrides,
                              int(part_steps) if part_steps is not None else None, reporter)  # fmt: skip
+    from ptx.methods.base import PERSON
+
+    if m.kind != PERSON or subjects_from is not None or (subjects and not subject):
+        from ptx.training.shared_run import read_subject_list, train_shared
+
+        names = subjects.split(",") if isinstance(subjects, str) else list(subjects or [])
+        if subjects_from is not None:
+            names += read_subject_list(Path(subjects_from))
+        if m.kind == PERSON and subject is None:
+            raise InputError(
+                f"{m.name} is a person-specific method: it trains on one subject.",
+                "Give --subject NAME, or a one-shot method (--method dwnet) for --subjects.",
+            )
+        if not names and run is None:
+            raise InputError(
+                f"{m.name} is a one-shot method: it trains on many subjects.",
+                "Give --subjects a,b,c or --subjects-from FILE (see `ptx status`).",
+            )
+        return train_shared(ws, names, holdout_subjects, preset, overrides, method=m.name,
+                            run=Path(run) if run is not None else None, reporter=reporter)  # fmt: skip
     if not subject:
         raise InputError("Which subject?", "Give --subject NAME (see `ptx status`).")
     from ptx.training.run import train as train_subject
