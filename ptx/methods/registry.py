@@ -8,11 +8,12 @@ nothing registers itself by being imported.
 from __future__ import annotations
 
 from ptx.errors import InputError
-from ptx.methods import d2g
+from ptx.methods import d2g, dwnet
 from ptx.methods.base import Method
 
 METHODS: dict[str, Method] = {
     "d2g": d2g.METHOD,
+    "dwnet": dwnet.METHOD,
 }
 
 DEFAULT = "d2g"
