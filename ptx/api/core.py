@@ -199,7 +199,7 @@ def train(
 
 def transfer(
     source: PathLike,
-    target: str,
+    target: str | None,
     output: PathLike | None = None,
     *,
     method: str | None = None,
@@ -220,10 +220,12 @@ def transfer(
     workspace: PathLike | Workspace | None = None,
     progress: Any = None,
     _models: dict[Path, Any] | None = None,
+    target_image: PathLike | None = None,
 ) -> TransferResult:
     """Make ``target`` perform the motion of ``source`` (`ptx transfer`): a video, a frame
     folder or a pose file (OpenPose folder, ComfyUI/DWPose JSON, COCO-17, SMPL/AMASS .npz).
-    ``settings`` set stages of the source's preparation (``{stage: {field: value}}``)."""
+    ``settings`` set stages of the source's preparation (``{stage: {field: value}}``).
+    With ``target_image`` (and ``target`` None) a one-shot model animates that picture."""
     from ptx.perform.render import load_model, resolve_run
     from ptx.perform.transfer import transfer as run_transfer
     from ptx.pipeline.keypoints import import_overrides
@@ -232,6 +234,16 @@ def transfer(
     prep = {k: dict(v) for k, v in (settings or {}).items()}
     if source_keypoints is not None:
         prep.setdefault("keypoints", {}).update(import_overrides(source_keypoints))
+    if target_image is not None:
+        from ptx.perform.oneshot_transfer import transfer_to_image
+
+        return transfer_to_image(
+            ws, Path(source), Path(target_image), Path(output) if output is not None else None,
+            str(run) if run is not None else None, method, device, retarget,
+            reporter_of(progress), background=Path(background) if background else None,
+            alpha=alpha, side=side_by_side, keep_audio=keep_audio, output_size=output_size,
+            prepare_overrides=prep, start=start, end=end, max_frames=max_frames, fps=fps,
+        )  # fmt: skip
     model = None
     if _models is not None:  # a batch: each run's model loads once
         run_dir = resolve_run(ws, target, str(run) if run is not None else None, method)

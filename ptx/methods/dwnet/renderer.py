@@ -2,7 +2,10 @@
 conditioned on the previous generated frame (the first on the source itself [Eq. 2]).
 
 The carried state is (previous frame, its IUV); frames are generated one at a time, so a
-video rendered in chunks is bit for bit the video rendered in one chunk.
+video rendered in chunks is bit for bit the video rendered in one chunk. DwNet generates
+the whole picture (the source's background included); its alpha is the driving body's
+coverage (IUV part > 0: the body model, no hair or loose clothes), which is what
+``--alpha`` and ``--background`` use.
 """
 
 from __future__ import annotations
@@ -50,6 +53,9 @@ class DwNetRenderer:
             prev = self.g(self.source, c_src, prev, c_prev, inputs.pose[t : t + 1])
             prev_iuv = iuv
             outs.append(prev)
-        out = torch.cat(outs)
+        fg = torch.cat(outs)
         alpha = (inputs.arrays["iuv"][:, :1] > 0).float()
-        return RenderOutput(output=out, fg=out, alpha=alpha), (prev, prev_iuv)
+        out = fg
+        if inputs.background is not None:  # the body (its IUV) over the given picture
+            out = alpha * fg + (1 - alpha) * inputs.background
+        return RenderOutput(output=out, fg=fg, alpha=alpha), (prev, prev_iuv)
