@@ -75,15 +75,17 @@ def _render(model, store, batch, start=None):
     return np.concatenate([c.rgb for c in render_conditions(model, cond, batch=batch)])
 
 
+@pytest.mark.slow
 def test_a_chunked_recurrent_render_is_the_one_chunk_render_bit_for_bit(trained):
     _, store, runs = trained
     model = load_model(runs[True], "cpu")
     whole = _render(model, store, 100)
     assert whole.shape == (11, 32, 32, 3)
-    for batch in (1, 3, 4):
+    for batch in (1, 4):  # a frame at a time; chunks of 4, 4 and 3
         assert np.array_equal(_render(model, store, batch), whole), batch
 
 
+@pytest.mark.slow
 def test_the_previous_frame_is_read_unless_the_ablation_drops_it(trained):
     _, store, runs = trained
     for previous, changes in ((True, True), (False, False)):
@@ -111,6 +113,7 @@ def test_training_lifts_the_one_shot_reconstruction_over_the_untrained_model(tmp
     assert scores.psnr.mean() > res.initial["psnr"] + 1.5, scores.psnr.mean()
 
 
+@pytest.mark.slow
 def test_score_runs_the_one_shot_protocol_on_the_held_out_people(trained, cli, tmp_path):
     ws, store, runs = trained
     res = cli("score", "-w", ws.root, "--run", runs[True], "--json", tmp_path / "s.json")

@@ -84,6 +84,7 @@ def test_the_frame_cache_stays_within_its_budget(crowd):
     assert big.cache.loads == len(data.videos) * 3  # every chunk read once (3 per video)
 
 
+@pytest.mark.slow
 def test_a_shared_run_records_its_people_and_resumes_exactly(crowd):
     ws, names = crowd
     res = train_shared(ws, names, 1, "tiny", TINY, method="dwnet")
@@ -102,6 +103,7 @@ def test_a_shared_run_records_its_people_and_resumes_exactly(crowd):
     assert again.end_step == 4 and all(torch.equal(a[k], b[k]) for k in a)
 
 
+@pytest.mark.slow
 def test_cli_trains_on_subjects_from_a_file_and_refuses_mismatches(crowd, cli, tmp_path):
     ws, names = crowd
     listing = tmp_path / "people.txt"
