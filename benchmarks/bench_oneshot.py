@@ -84,7 +84,7 @@ def main() -> None:
     common = {"steps": args.steps, "batch": args.batch, "device": "cpu", "tensorboard": False, "eval_every": 0,
               "sample_every": 0, "checkpoint_every": args.steps}  # fmt: skip
     variants = {"full": {}, "no_previous": {"previous": "false"}}
-    for label in args.variants.split(","):
+    for label in [v for v in args.variants.split(",") if v]:
         extra = variants[label]
         t = time.perf_counter()
         res = train_shared(ws, names, args.holdout, "tiny", common | extra, method="dwnet")

@@ -171,6 +171,10 @@ def train(
                              int(part_steps) if part_steps is not None else None, reporter)  # fmt: skip
     from ptx.methods.base import PERSON
 
+    if subject is None and run is not None and method is None and not subjects:
+        from ptx.cache.runs import read_run_config
+
+        m = get_method(read_run_config(Path(run)).get("method"))  # continuing a shared run
     if m.kind != PERSON or subjects_from is not None or (subjects and not subject):
         from ptx.training.shared_run import read_subject_list, train_shared
 

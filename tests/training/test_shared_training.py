@@ -113,6 +113,10 @@ def test_cli_trains_on_subjects_from_a_file_and_refuses_mismatches(crowd, cli, t
               "--holdout-subjects", "1", "--steps", "1", *sets)  # fmt: skip
     assert res.code == 0, res.err
     assert "One-shot PSNR" in res.out and "_shared" in res.out.replace("\n", "")
+    run = sorted((ws.root / "runs" / "_shared" / "dwnet").iterdir())[-1]
+    res = cli("train", "-w", ws.root, "--run", run, "--steps", "2")  # continue it
+    assert res.code == 0, res.err
+    assert "to step 2/2" in res.out.replace("\n", " ")
     assert_one_line_error(
         cli("train", "-w", ws.root, "--method", "d2g", "--subjects", ",".join(names)),
         2, "d2g is a person-specific method",
