@@ -125,4 +125,4 @@ def test_score_runs_the_one_shot_protocol_on_the_held_out_people(trained, cli, t
     direct = self_reconstruction(load_model(runs[True], "cpu"), store)
     assert r["warp_psnr"] == pytest.approx(float(direct.warp_psnr.mean()), abs=0.5)
     assert r["psnr"] < r["warp_psnr"]  # two training steps: the warp is far better yet
-    assert 0 < r["temporal_error"] and 0 < r["l1"] < 1
+    assert r["temporal_error"] > 0 and 0 < r["l1"] < 1
