@@ -136,11 +136,16 @@ def train(
     subjects: Iterable[str] | str | None = None,
     workspace: PathLike | Workspace | None = None,
     progress: Any = None,
+    subjects_from: PathLike | None = None,
+    holdout_subjects: int = 0,
 ) -> TrainResult | PretrainResult:
     """Train ``method`` (default d2g) on a prepared subject (`ptx train`), or continue its
     newest run (``resume``) or the run folder ``run``; with ``pretrain`` train the method's
-    person-agnostic part on ``subjects``. ``preset`` defaults to tiny; ``settings`` are
-    ``{field: value}``; ``config`` a YAML file (a saved run's ``config.yaml`` works)."""
+    person-agnostic part on ``subjects``. A one-shot method (e.g. dwnet) trains once on
+    ``subjects`` (and/or those listed in the file ``subjects_from``), the last
+    ``holdout_subjects`` of them held out; ``run`` continues such a run. ``preset``
+    defaults to tiny; ``settings`` are ``{field: value}``; ``config`` a YAML file (a saved
+    run's ``config.yaml`` works)."""
     from ptx.api.settings import train_overrides, train_settings
     from ptx.methods.registry import get_method
 
@@ -164,6 +169,30 @@ def train(
         part_steps = overrides.pop("steps", None)
         return pretrain_part(ws, names, method, preset, overrides,
                              int(part_steps) if part_steps is not None else None, reporter)  # fmt: skip
+    from ptx.methods.base import PERSON
+
+    if subject is None and run is not None and method is None and not subjects:
+        from ptx.cache.runs import read_run_config
+
+        m = get_method(read_run_config(Path(run)).get("method"))  # continuing a shared run
+    if m.kind != PERSON or subjects_from is not None or (subjects and not subject):
+        from ptx.training.shared_run import read_subject_list, train_shared
+
+        names = subjects.split(",") if isinstance(subjects, str) else list(subjects or [])
+        if subjects_from is not None:
+            names += read_subject_list(Path(subjects_from))
+        if m.kind == PERSON and subject is None:
+            raise InputError(
+                f"{m.name} is a person-specific method: it trains on one subject.",
+                "Give --subject NAME, or a one-shot method (--method dwnet) for --subjects.",
+            )
+        if not names and run is None:
+            raise InputError(
+                f"{m.name} is a one-shot method: it trains on many subjects.",
+                "Give --subjects a,b,c or --subjects-from FILE (see `ptx status`).",
+            )
+        return train_shared(ws, names, holdout_subjects, preset, overrides, method=m.name,
+                            run=Path(run) if run is not None else None, reporter=reporter)  # fmt: skip
     if not subject:
         raise InputError("Which subject?", "Give --subject NAME (see `ptx status`).")
     from ptx.training.run import train as train_subject
@@ -174,7 +203,7 @@ def train(
 
 def transfer(
     source: PathLike,
-    target: str,
+    target: str | None,
     output: PathLike | None = None,
     *,
     method: str | None = None,
@@ -195,11 +224,13 @@ def transfer(
     workspace: PathLike | Workspace | None = None,
     progress: Any = None,
     _models: dict[Path, Any] | None = None,
+    target_image: PathLike | None = None,
 ) -> TransferResult:
     """Make ``target`` perform the motion of ``source`` (`ptx transfer`): a video, a frame
     folder or a pose file (OpenPose folder, ComfyUI/DWPose JSON, COCO-17, SMPL/AMASS .npz).
     ``settings`` set stages of the source's preparation (``{stage: {field: value}}``);
-    ``retarget`` defaults to the model's method's (3d; 2d for edn)."""
+    ``retarget`` defaults to the model's method's (3d; 2d for edn). With ``target_image``
+    (and ``target`` None) a one-shot model animates that picture."""
     from ptx.perform.render import load_model, resolve_run
     from ptx.perform.transfer import transfer as run_transfer
     from ptx.pipeline.keypoints import import_overrides
@@ -208,6 +239,16 @@ def transfer(
     prep = {k: dict(v) for k, v in (settings or {}).items()}
     if source_keypoints is not None:
         prep.setdefault("keypoints", {}).update(import_overrides(source_keypoints))
+    if target_image is not None:
+        from ptx.perform.oneshot_transfer import transfer_to_image
+
+        return transfer_to_image(
+            ws, Path(source), Path(target_image), Path(output) if output is not None else None,
+            str(run) if run is not None else None, method, device, retarget,
+            reporter_of(progress), background=Path(background) if background else None,
+            alpha=alpha, side=side_by_side, keep_audio=keep_audio, output_size=output_size,
+            prepare_overrides=prep, start=start, end=end, max_frames=max_frames, fps=fps,
+        )  # fmt: skip
     model = None
     if _models is not None:  # a batch: each run's model loads once
         run_dir = resolve_run(ws, target, str(run) if run is not None else None, method)

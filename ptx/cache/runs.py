@@ -1,6 +1,7 @@
 """Training run folders: where they live, which is newest, what they trained on.
 
-``<workspace>/runs/<subject>/<method>/<timestamp>/`` holds one person-specific run::
+``<workspace>/runs/<subject>/<method>/<timestamp>/`` holds one person-specific run
+(``runs/_shared/<method>/<timestamp>/`` one trained on many subjects)::
 
     config.yaml              method, resolved settings, the videos and held-out ranges,
                              and the record tokens of the prepared arrays it read
@@ -32,9 +33,15 @@ from ptx.errors import InputError, LockedError, StageError
 CONFIG = "config.yaml"
 
 
+SHARED = "_shared"
+"""The "subject" of one-shot runs, trained on many subjects: ``runs/_shared/<method>/``
+(no subject can have this name: names start with a letter or digit)."""
+
+
 def subject_runs(ws: Workspace, subject: str) -> Path:
-    """``runs/<subject>``: one folder per method below it."""
-    return ws.root / "runs" / validate_name(subject)
+    """``runs/<subject>``: one folder per method below it (``runs/_shared`` for one-shot
+    runs)."""
+    return ws.root / "runs" / (SHARED if subject == SHARED else validate_name(subject))
 
 
 def runs_dir(ws: Workspace, subject: str, method: str) -> Path:

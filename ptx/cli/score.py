@@ -28,7 +28,10 @@ def _fmt(name: str, value: float | None) -> str:
 
 
 def score_command(
-    subject: str = subject_option(help="The trained subject."),
+    subject: str | None = subject_option(
+        required=False,
+        help="The trained subject (leave out for a one-shot run: its held-out subjects).",
+    ),
     run: str | None = typer.Option(None, "--run", help="Run folder or name (default: newest)."),
     method: str | None = typer.Option(
         None, "--method", "-m", help="Score the newest run of this method (default: any)."
@@ -47,6 +50,9 @@ def score_command(
     LPIPS, FID, AKD, MKR and render frames/s."""
     from ptx.api import score
 
+    if subject is None:
+        _score_oneshot(run, method, device, json_out, workspace)
+        return
     runs = list(compare) or [run]
     one = len(runs) == 1
     results = [score(subject, method=method, run=r, device=device, report=report if one else None,
@@ -112,3 +118,17 @@ def _explain(res: ScoreResult) -> None:
         f"SSIM/PSNR {where}, background included; person_* over the real person mask only.",
         highlight=False,
     )
+
+
+def _score_oneshot(run, method, device, json_out, workspace) -> None:
+    """The one-shot protocol on a one-shot run's held-out subjects."""
+    from ptx.cache.workspace import Workspace, default_workspace
+    from ptx.perform.oneshot_score import describe, save_oneshot_json, score_oneshot
+    from ptx.perform.oneshot_transfer import resolve_shared_run
+
+    ws = Workspace.open(workspace or default_workspace(), create=False)
+    res = score_oneshot(ws, resolve_shared_run(ws, run, method), device)
+    for line in describe(res):
+        out_console.print(line, highlight=False)
+    if json_out is not None:
+        out_console.print(f"Wrote {save_oneshot_json(res, json_out)}", highlight=False)

@@ -105,7 +105,17 @@ def train(
         "--pretrain-uv",
         help="Pretrain the method's person-agnostic part (d2g: the UV generator) on --subjects.",
     ),
-    subjects: str | None = typer.Option(None, "--subjects", help="a,b,c for --pretrain."),
+    subjects: str | None = typer.Option(
+        None, "--subjects", help="a,b,c: the subjects of a one-shot method (or --pretrain)."
+    ),
+    subjects_from: Path | None = typer.Option(
+        None, "--subjects-from", help="A text file of subjects, one a line (one-shot methods)."
+    ),
+    holdout_subjects: int = typer.Option(
+        0,
+        "--holdout-subjects",
+        help="Hold out the last N subjects: whole people never trained on (one-shot methods).",
+    ),
     workspace: Path | None = typer.Option(
         None,
         "--workspace",
@@ -132,6 +142,8 @@ def train(
             highlight=False,
         )
         return
+    if subjects or subjects_from or (run is not None and subject is None):
+        return _train_shared(subjects, subjects_from, holdout_subjects, run, common)
     if not subject:
         raise InputError("Which subject?", "Give --subject NAME (see `ptx status`).")
     try:
@@ -153,5 +165,27 @@ def train(
         f"{result.end_step}/{result.total_steps} at {result.steps_per_s:.2f} steps/s. "
         f"Held-out PSNR {f.get('psnr', float('nan')):.2f} dB{gain}{others}.\n"
         f"Checkpoint: {result.checkpoint}\nSamples: {result.run_dir / 'samples'}",
+        highlight=False,
+    )
+
+
+def _train_shared(subjects, subjects_from, holdout, run, common) -> None:
+    """A one-shot method trained once on many subjects."""
+    from ptx.api import train as api_train
+
+    try:
+        result = api_train(None, subjects=subjects, subjects_from=subjects_from,
+                           holdout_subjects=holdout, run=run, **common)  # fmt: skip
+    except KeyboardInterrupt:
+        common["progress"].end()
+        err_console.print("Interrupted. Continue with `ptx train --run RUN_FOLDER`.")
+        raise typer.Exit(130) from None
+    f = result.final
+    others = "".join(f"; {k.removeprefix('psnr_')} {v:.2f} dB" for k, v in f.items() if k != "psnr")
+    out_console.print(
+        f"Trained run {result.run_dir} to step {result.end_step}/{result.total_steps} at "
+        f"{result.steps_per_s:.2f} steps/s. One-shot PSNR on held-out frames (their video's first "
+        f"frame the source) {f.get('psnr', float('nan')):.2f} dB{others}.\n"
+        f"Checkpoint: {result.checkpoint}",
         highlight=False,
     )

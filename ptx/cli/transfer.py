@@ -29,11 +29,17 @@ def transfer(
     source: str | None = typer.Option(
         None,
         "--source",
-        help="The motion: a video, a folder of frames, or a pose file (openpose:DIR, "
+        help="Always the motion: a video, a folder of frames, or a pose file (openpose:DIR, "
         "ComfyUI/DWPose .json, COCO-17 .json/.npy, SMPL/AMASS .npz).",
     ),
     target: str | None = typer.Option(
         None, "--target", "-t", "--subject", "-s", help="The trained subject who performs it."
+    ),
+    target_image: Path | None = typer.Option(
+        None,
+        "--target-image",
+        help="Or a photo (PNG/JPEG) of the person who performs it, animated by a one-shot "
+        "model (ptx train --method dwnet --subjects ...).",
     ),
     run: str | None = typer.Option(None, "--run", help="Run folder or name (default: newest)."),
     method: str | None = typer.Option(
@@ -84,11 +90,14 @@ def transfer(
     if batch is not None:
         _batch(transfer_batch, batch, workspace, device)
         return
-    if not source or not target:
-        raise InputError("Give --source and --target (or --batch FILE).")
+    if not source or not (target or target_image):
+        raise InputError("Give --source and --target (or --target-image, or --batch FILE).")
+    if target and target_image:
+        raise InputError("Give --target or --target-image, not both.")
     with stage_reporter() as reporter:
         result = api_transfer(
             source, target, output, method=method, run=run, retarget=retarget,
+            target_image=target_image,
             background=background, alpha=alpha, side_by_side=side_by_side,
             keep_audio=keep_audio, output_size=output_size, device=device,
             source_keypoints=source_keypoints, settings=parse_assignments(set_), start=start,

@@ -1,4 +1,5 @@
-"""Image sequences as video: a folder of PNG/JPEG frames, or a ``%05d.png`` pattern.
+"""Image sequences as video: a folder of PNG/JPEG frames, a ``%05d.png`` pattern, or one
+image (a photo: a sequence of one frame).
 
 A sequence is read in the order of the last number in each file name (then the name), and
 encoded once, losslessly (``libx264rgb``, qp 0), into a video file at a given frame rate, so
@@ -32,6 +33,12 @@ def is_pattern(path: Path | str) -> bool:
 def is_frame_source(path: Path | str) -> bool:
     """A folder (of images) or a ``%d`` pattern, rather than a video file."""
     return Path(path).is_dir() or is_pattern(path)
+
+
+def is_image_file(path: Path | str) -> bool:
+    """A single PNG or JPEG file (a photo: prepared as a video of one frame)."""
+    path = Path(path)
+    return path.suffix.lower() in IMAGE_SUFFIXES and not path.is_dir() and not is_pattern(path)
 
 
 def _order(p: Path) -> tuple[int, str]:

@@ -19,7 +19,10 @@ import numpy as np
 from ptx.errors import InputError
 
 MIN_FRAMES = 2
-"""Fewest frames ptx accepts (a still image is not a video of a moving person)."""
+"""Fewest frames of a motion (a still image is not a video of a moving person)."""
+MIN_STILL_FRAMES = 1
+"""Fewest frames ``ptx prepare`` accepts: one frame is a photo (a one-shot method's
+target, ``ptx transfer --target-image``)."""
 
 
 @dataclass(frozen=True)

@@ -52,10 +52,11 @@ def _ankle_y_height(kp: np.ndarray, min_conf: float) -> tuple[np.ndarray, np.nda
 def ground_stats(kp: np.ndarray, min_conf: float = 0.3, band: float = 0.05) -> GroundStats:
     """Ground statistics of keypoints float (T, 25, 3): the 5th/95th percentiles of ankle y
     give the far/near positions; heights are medians over frames within ``band`` (fraction of
-    the ankle range, at least 2 px) of each."""
+    the ankle range, at least 2 px) of each. A photo (one frame) is its own far and near
+    position: a motion retargeted onto it stays where the photo shows the person."""
     y, h, x = _ankle_y_height(kp, min_conf)
     ok = np.isfinite(y) & np.isfinite(h) & (h > 0)
-    if ok.sum() < 2:
+    if ok.sum() < min(2, len(kp)):
         raise QualityError(
             "Too few frames show both the ankles and the head to normalise the pose.",
             "Use --retarget none, or a source video where the whole body is visible.",

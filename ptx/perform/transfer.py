@@ -30,6 +30,7 @@ from ptx.cache.store import VideoStore
 from ptx.cache.workspace import Workspace, name_from_path
 from ptx.errors import InputError
 from ptx.io.writer import VideoWriter, check_output_path, side_by_side
+from ptx.methods.base import PERSON
 from ptx.perform.render import (
     LoadedModel,
     fit_image,
@@ -115,11 +116,13 @@ def transfer(
     end: float | None = None,
     max_frames: int | None = None,
     fps: float | None = None,
+    target_store: VideoStore | None = None,
 ) -> TransferResult:
     """Run the whole transfer; see the module docstring. ``run``/``method`` choose the
     target's model (default: its newest run of any method); ``model`` is one already
     loaded (a batch of transfers loads each model once); ``retarget`` defaults to the
-    model's method's (``Method.retarget``)."""
+    model's method's (``Method.retarget``). ``target_store``: a prepared picture a one-shot
+    ``model`` animates (``ptx.perform.oneshot_transfer``) instead of the subject ``target``."""
     from ptx.perform.motion import pose_conditions, pose_spec
 
     reporter = reporter or NullReporter()
@@ -144,7 +147,13 @@ def transfer(
     if model is None:
         model = load_model(resolve_run(ws, target, run, method), device)
     retarget = retarget or model.method.retarget
-    tgt_store = subject_store(ws, target)
+    if target_store is None and model.method.kind != PERSON:
+        raise InputError(
+            f"Run {model.run_dir} is a one-shot {model.method.name} model: it animates a "
+            "picture, not a trained subject.",
+            "Give --target-image photo.jpg (or a person-specific run for --target).",
+        )
+    tgt_store = target_store or subject_store(ws, target)
     shape = canonical_frame(tgt_store).shape
     notes: list[str] = list(model.notes)
     src_store = None

@@ -389,7 +389,13 @@ def _warnings(
     cfg: BackgroundConfig,
 ) -> list[str]:
     out = []
-    if r.never_seen_fraction > cfg.warn_unseen:
+    if r.never_seen_fraction > cfg.warn_unseen and r.frames == 1:
+        out.append(
+            f"One picture: {100 * r.never_seen_fraction:.1f}% of the background "
+            f"({r.never_seen_pixels} pixels), behind the person, cannot be seen; it is an "
+            "estimate (inpainted), expect a blurry patch there."
+        )
+    elif r.never_seen_fraction > cfg.warn_unseen:
         out.append(
             f"{100 * r.never_seen_fraction:.1f}% of the background ({r.never_seen_pixels} "
             "pixels) was hidden by the person in every frame and has been inpainted; expect "

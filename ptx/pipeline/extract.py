@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ptx.errors import InputError
-from ptx.io.video import MIN_FRAMES, FrameDecoder, fit_long_side, frame_count_for, probe_video
+from ptx.io.video import MIN_STILL_FRAMES, FrameDecoder, fit_long_side, frame_count_for, probe_video
 from ptx.pipeline.stage import SOURCE, Stage, StageContext
 
 
@@ -53,11 +53,10 @@ class ExtractStage(Stage):
         n = frame_count_for(info, fps, cfg.start, cfg.end)
         if cfg.max_frames is not None:
             n = min(n, cfg.max_frames)
-        if n < MIN_FRAMES:
+        if n < MIN_STILL_FRAMES:
             raise InputError(
-                f"{ctx.source.name} has only {n} frame{'s' if n != 1 else ''} in the chosen "
-                f"range; ptx needs a video of at least {MIN_FRAMES} frames.",
-                "Give a longer clip (or a wider --start/--end range).",
+                f"{ctx.source.name} has no frame in the chosen range.",
+                "Give a wider --start/--end range.",
             )
         w, h = fit_long_side(info.width, info.height, cfg.analysis_size)
         ctx.create_array("frames_analysis", (n, h, w, 3), np.uint8)
@@ -151,7 +150,7 @@ def _decode_chunks(
 def _accept_short(ctx: StageContext, got: int, n: int, fps: float, last: float, dur: float):
     """The file ended before the container said it would."""
     name = ctx.source.name if ctx.source else "the video"
-    if got < MIN_FRAMES or n - got > max(2, 0.02 * n):
+    if got < MIN_STILL_FRAMES or n - got > max(2, 0.02 * n):
         raise InputError(
             f"{name} appears truncated or damaged: decoded {got} of {n} frames "
             f"(stopped at {last:.2f} s of {dur:.2f} s).",

@@ -34,6 +34,7 @@ from ptx.errors import InputError
 from ptx.io.openpose import read_openpose_numbered
 from ptx.pipeline.quality import NOT_CHECKED, check_quality
 from ptx.pipeline.smoothing import SMOOTHERS, clean_keypoints
+from ptx.pipeline.sources import display_name
 from ptx.pipeline.stage import Stage, StageContext
 
 IMPORT_KINDS = ("openpose",)
@@ -258,6 +259,7 @@ def _track(ctx: StageContext, todo: list[int], t_count: int, k: int) -> None:
             smooth_landmarks=cfg.mediapipe_smoothing,
             min_detection_confidence=cfg.min_detection_confidence,
             min_tracking_confidence=cfg.min_tracking_confidence,
+            static=t_count == 1,  # a photo: MediaPipe's static-image mode
         )
 
     def frames_at(a: int, b: int) -> np.ndarray:
@@ -365,7 +367,7 @@ def _finish(ctx: StageContext, ext: dict, k: int, imported: bool) -> None:
         filled, missing = stats.filled, stats.missing
     else:
         clean, filled, missing = raw.copy(), 0, int((raw[..., 2] <= 0).sum())
-    name = ctx.source.name if ctx.source else ctx.store.video_id
+    name = display_name(ctx.source, ctx.store.workspace) if ctx.source else ctx.store.video_id
     warnings = check_quality(
         name,
         found,

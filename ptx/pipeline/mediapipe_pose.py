@@ -193,7 +193,8 @@ class Detection:
 
 
 class PoseTracker:
-    """MediaPipe pose (or holistic, with hands) in tracking mode, model_complexity=1."""
+    """MediaPipe pose (or holistic, with hands) in tracking mode, model_complexity=1; with
+    ``static`` in static-image mode (every picture detected afresh: a photo)."""
 
     def __init__(
         self,
@@ -202,13 +203,14 @@ class PoseTracker:
         smooth_landmarks: bool = False,
         min_detection_confidence: float = 0.5,
         min_tracking_confidence: float = 0.5,
+        static: bool = False,
     ) -> None:
         import mediapipe as mp  # slow to import: only when a stage really runs it
 
         self.hands = hands
         self.segmentation = segmentation
         opts: dict[str, Any] = dict(
-            static_image_mode=False,
+            static_image_mode=static,
             model_complexity=1,
             smooth_landmarks=smooth_landmarks,
             enable_segmentation=segmentation,

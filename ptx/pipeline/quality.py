@@ -6,6 +6,10 @@
   picture for 3 or more frames in a row: a warning naming the frame ranges. With
   ``strict`` the warnings become one QualityError.
 
+A photo (a video of one frame) has stricter gates, all errors: a second person in it
+(one-shot animation follows one person), or a person shorter than
+:data:`MIN_PHOTO_PERSON` of the picture's height (too small to animate).
+
 Frame numbers count the frames ptx extracted (from ``--start``), starting at 0.
 """
 
@@ -20,6 +24,10 @@ from ptx.io.openpose import BODY_25
 
 NOT_CHECKED = 255
 """``people_seen`` value of a frame the crowd check skipped."""
+
+MIN_PHOTO_PERSON = 0.15
+"""Smallest height of the person in a photo, as a fraction of the picture's height (from
+their highest to their lowest detected joint)."""
 
 MIN_OUT_RUN = 3
 """Consecutive frames the person must be partly out of the picture before ptx warns."""
@@ -98,12 +106,19 @@ def check_quality(
     there are warnings and ``strict``."""
     found = np.asarray(found, dtype=bool)
     t_count = len(found)
+    if not found.any() and t_count == 1:
+        raise QualityError(
+            f"No person found in {video}.",
+            "Give a photo of one person, whole body in view, not tiny, well lit.",
+        )
     if not found.any():
         raise QualityError(
             f"No person found in any of the {t_count} frames of {video}.",
             "Check that one whole person is in view (not tiny, not cut off), well lit, and "
             "that the video plays correctly.",
         )
+    if t_count == 1:
+        _photo_gates(video, int(np.asarray(people_seen)[0]), raw_keypoints, height)
     warnings: list[str] = []
     n = int(found.sum())
     if n < min_detection_rate * t_count:
@@ -126,6 +141,24 @@ def check_quality(
     if strict and warnings:
         raise QualityError(" ".join(warnings), "(--strict turns these warnings into errors.)")
     return warnings
+
+
+def _photo_gates(video: str, people: int, raw: np.ndarray, height: int) -> None:
+    """The errors of a photo (module docstring)."""
+    if people != NOT_CHECKED and people >= 2:
+        raise QualityError(
+            f"{video} shows {people} people; ptx animates one person.",
+            "Crop the photo to the one person to animate.",
+        )
+    kp = np.asarray(raw, dtype=np.float64)[0, : len(BODY_25)]
+    ys = kp[kp[:, 2] > 0.3, 1]
+    tall = float(ys.max() - ys.min()) if len(ys) >= 2 else 0.0
+    if tall < MIN_PHOTO_PERSON * height:
+        raise QualityError(
+            f"The person in {video} is too small: {tall:.0f} of the picture's {height} "
+            f"pixels tall (at least {MIN_PHOTO_PERSON:.0%} needed).",
+            "Crop the photo closer around the person.",
+        )
 
 
 def _out_warning(video: str, raw: np.ndarray, width: int, height: int) -> list[str]:

@@ -39,7 +39,7 @@ from ptx.cache.store import SCHEMA_VERSION, VideoStore
 from ptx.cache.workspace import Workspace, file_content_hash, name_from_path, validate_name
 from ptx.config import build_config, fingerprint_values
 from ptx.errors import DamagedError, InputError, PtxError, StageError
-from ptx.io.video import MIN_FRAMES, probe_video
+from ptx.io.video import MIN_STILL_FRAMES, probe_video
 from ptx.pipeline.registry import STAGES, producers
 from ptx.pipeline.sources import label_of, video_source
 from ptx.pipeline.stage import (
@@ -149,11 +149,9 @@ def prepare_video(
     # a frame sequence becomes a (cached, lossless) video file in the workspace
     video, digest = video_source(given, workspace, getattr(configs.get("extract"), "fps", None))
     info = probe_video(video)  # a bad file fails here, before anything is written
-    if info.frame_count < MIN_FRAMES:
+    if info.frame_count < MIN_STILL_FRAMES:
         raise InputError(
-            f"{video.name} has only {info.frame_count} frame(s); ptx needs a video of at least "
-            f"{MIN_FRAMES} frames.",
-            "Give it a clip of the person moving, not a still image.",
+            f"{video.name} has no frame to prepare.", "Give a video or a photo of a person."
         )
     if subject is not None:
         validate_name(subject)

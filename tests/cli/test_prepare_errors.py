@@ -78,9 +78,10 @@ def test_audio_only(cli, tmp_path):
     assert_one_line_error(cli("prepare", path), 2, "no video stream")
 
 
-def test_one_frame_video(cli, clip, tmp_path):
-    path = clip("still.mp4", frames=1)
-    assert_one_line_error(cli("prepare", path, "--until", "extract"), 2, "only 1 frame")
+def test_no_frame_in_the_chosen_range(cli, clip, tmp_path):
+    path = clip("short.mp4", frames=6)  # (a video of one frame is a photo: tests/pipeline)
+    res = cli("prepare", path, "--until", "extract", "--start", "0.2", "--end", "0.21")
+    assert_one_line_error(res, 2, "no frame in the chosen range")
     assert nothing_complete(tmp_path / "ws")
 
 

@@ -1,0 +1,80 @@
+"""DwNet's settings and presets.
+
+The paper's networks [DwNet §4.3, and the released code's options where the paper is
+silent]: ngf 64, encoders of a 7x7 conv + 2 stride-2 convs, a refine branch of 2 convs + 2
+ResNet blocks, a decoder of 9 ResNet blocks + 2 upsamplings, a 2-scale 3-layer PatchGAN
+(ndf 64), lr 2e-4 decayed linearly to 0 over training, Adam beta1 0.5, lambda = 10 on the
+reconstruction losses, 3 consecutive driving frames per sample (frames i, j, j+1, j+2).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ptx.config import setting
+from ptx.errors import InputError
+from ptx.methods.base import MethodConfig
+
+COARSE = ("iuv", "none")
+"""Coarse warp grids: ``iuv`` (the paper's per-part nearest neighbour in UV space,
+``ptx.body.meshflow.iuv_nearest_flow``), ``none`` (identity: the ablation without W)."""
+
+
+@dataclass
+class DwNetConfig(MethodConfig):
+    size: int = setting(256, fixed=True)
+    batch: int = setting(1, fixed=True)
+    steps: int = 20000
+    lr_decay_start: float = 0.0
+    """The paper decays the learning rate to zero over the whole training."""
+    holdout: float = setting(0.0, fixed=True)
+    """Frames at the end of each training video held out; one-shot runs hold out whole
+    subjects instead (``--holdout-subjects``)."""
+    data_budget_mb: float = 256.0
+    """Memory budget (MiB) of the cache of frames read from the videos' stores."""
+    ngf: int = setting(64, fixed=True)
+    """Width of the first conv of the encoders and the last of the decoder."""
+    n_blocks: int = setting(9, fixed=True)
+    """ResNet blocks of the decoder."""
+    refine_blocks: int = setting(2, fixed=True)
+    """ResNet blocks of the refine branch R."""
+    ndf: int = setting(64, fixed=True)
+    """Width of the discriminator's first layer."""
+    d_layers: int = setting(3, fixed=True)
+    d_scales: int = setting(2, fixed=True)
+    coarse: str = setting("iuv", fixed=True)
+    """Coarse warp grid: iuv or none (see COARSE)."""
+    refine: bool = setting(True, fixed=True)
+    """Learn the residual correction R of the coarse grid (off: the ablation without W-bar)."""
+    previous: bool = setting(True, fixed=True)
+    """Condition on the previously generated frame (off: the ablation without d_i)."""
+    w_rec: float = 10.0
+    """lambda of the reconstruction losses (VGG perceptual and feature matching)."""
+    w_gan: float = 1.0
+    gan_mode: str = "lsgan"
+
+
+PRESETS = {
+    "tiny": {
+        "size": 64, "batch": 2, "steps": 300, "ngf": 16, "n_blocks": 2, "refine_blocks": 1,
+        "ndf": 16, "d_layers": 2, "d_scales": 1, "lr": 1e-3, "log_every": 10,
+        "eval_every": 100, "sample_every": 100, "checkpoint_every": 100, "eval_frames": 8,
+    },
+    "small": {"size": 128, "batch": 2, "steps": 4000, "ngf": 32, "n_blocks": 6, "ndf": 32},
+    "paper": {},
+}  # fmt: skip
+
+
+def divisor(cfg: DwNetConfig) -> int:
+    return 4
+
+
+def check_config(cfg: DwNetConfig) -> None:
+    if cfg.coarse not in COARSE:
+        raise InputError(f"coarse={cfg.coarse!r} is unknown.", f"Use {' or '.join(COARSE)}.")
+    if cfg.gan_mode not in ("lsgan", "hinge"):
+        raise InputError(f"gan_mode={cfg.gan_mode!r} is unknown.", "Use lsgan or hinge.")
+    if cfg.data_budget_mb <= 0:
+        raise InputError("data_budget_mb must be positive.")
+    if cfg.size % 4:
+        raise InputError(f"size={cfg.size} must be a multiple of 4 for DwNet.")

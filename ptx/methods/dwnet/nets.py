@@ -1,0 +1,128 @@
+"""DwNet's generator [DwNet §3.1, Fig. 2; §4.3].
+
+- Coarse warp grids W[P(s) -> P(d)] come from the IUV images (``grids.coarse_flow``), in
+  ptx's flow convention (``ptx.nn.warp``: driving pixel p shows the source at
+  ``p + flow[p]``); off the body the flow is 0 (the identity).
+- An appearance encoder A (7x7 conv + 2 stride-2 convs; shared by the source and the
+  previous frame, as in the released code) and a pose encoder E of the same shape on the
+  driving IUV.
+- The refine branch R [Eq. 1] sees [driving IUV, the picture warped by the coarse grid,
+  the coarse grid's relative shifts W - I (in units of half the frame, so [-1, 1] spans
+  it)], 8 channels, through a 7x7 conv, 2 stride-2 convs, ``refine_blocks`` ResNet blocks
+  and a 1x1 conv to 2 channels that starts at zero: the refined grid starts as the coarse
+  grid, downsampled (area) to the features' 1/4 resolution [§3.1: "good initialization"].
+- The decoder: [E(P(d)), A(s) warped, A(previous) warped] -> 1x1 conv -> ``n_blocks``
+  ResNet blocks -> 2 stride-2 transposed convs -> 7x7 conv -> tanh.
+Features are warped bilinearly with border padding (the released code pads by reflection).
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from ptx.nn.blocks import ResBlock, conv_norm_act, down, norm_layer
+from ptx.nn.warp import warp_backward
+
+
+class Encoder(nn.Module):
+    """7x7 conv + 2 stride-2 convs: (n, c_in, H, W) -> (n, 4 ngf, H/4, W/4)."""
+
+    def __init__(self, c_in: int, ngf: int) -> None:
+        super().__init__()
+        self.body = nn.Sequential(
+            conv_norm_act(c_in, ngf, 7), down(ngf, 2 * ngf), down(2 * ngf, 4 * ngf)
+        )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.body(x)
+
+
+class Refine(nn.Module):
+    """R: the correction of a coarse grid, at 1/4 resolution, in feature pixels."""
+
+    def __init__(self, ngf: int, blocks: int) -> None:
+        super().__init__()
+        self.body = nn.Sequential(
+            conv_norm_act(8, ngf, 7),
+            down(ngf, 2 * ngf),
+            down(2 * ngf, 4 * ngf),
+            *(ResBlock(4 * ngf) for _ in range(blocks)),
+        )
+        self.out = nn.Conv2d(4 * ngf, 2, 1)
+        nn.init.zeros_(self.out.weight)
+        nn.init.zeros_(self.out.bias)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.out(self.body(x))
+
+
+def relative(flow: torch.Tensor) -> torch.Tensor:
+    """Flow in pixels -> shifts in units of half the frame (W - I of the paper)."""
+    h, w = flow.shape[-2:]
+    return flow * flow.new_tensor([2.0 / w, 2.0 / h]).view(1, 2, 1, 1)
+
+
+def down_flow(flow: torch.Tensor, factor: int = 4) -> torch.Tensor:
+    """A full-resolution flow (pixels) at 1/``factor`` resolution (its pixels)."""
+    h, w = flow.shape[-2:]
+    return F.interpolate(flow, size=(h // factor, w // factor), mode="area") / factor
+
+
+class Generator(nn.Module):
+    def __init__(self, ngf: int, n_blocks: int, refine_blocks: int, refine: bool, previous: bool):
+        super().__init__()
+        c = 4 * ngf
+        self.previous = previous
+        self.appearance = Encoder(3, ngf)
+        self.pose = Encoder(3, ngf)
+        self.refine = Refine(ngf, refine_blocks) if refine else None
+        self.fuse = nn.Sequential(
+            nn.Conv2d(c * (3 if previous else 2), c, 1, bias=False), norm_layer(c), nn.ReLU(True)
+        )
+        self.blocks = nn.Sequential(*(ResBlock(c) for _ in range(n_blocks)))
+        ups: list[nn.Module] = []
+        for c_in, c_out in ((c, 2 * ngf), (2 * ngf, ngf)):
+            ups += [
+                nn.ConvTranspose2d(c_in, c_out, 3, 2, 1, output_padding=1, bias=False),
+                norm_layer(c_out),
+                nn.ReLU(True),
+            ]
+        self.up = nn.Sequential(*ups)
+        self.out = nn.Sequential(nn.ReflectionPad2d(3), nn.Conv2d(ngf, 3, 7), nn.Tanh())
+        for m in self.modules():  # pix2pixHD's initialisation, N(0, 0.02); R's last conv stays 0
+            if isinstance(m, nn.Conv2d | nn.ConvTranspose2d) and m is not getattr(
+                self.refine, "out", None
+            ):
+                nn.init.normal_(m.weight, 0.0, 0.02)
+
+    def grid(self, image: torch.Tensor, coarse: torch.Tensor, pose: torch.Tensor) -> torch.Tensor:
+        """The refined grid (flow at 1/4 resolution, in its pixels) of ``image`` for the
+        driving ``pose`` (float IUV in [-1, 1]), from the coarse full-resolution flow."""
+        small = down_flow(coarse)
+        if self.refine is None:
+            return small
+        warped, _ = warp_backward(image, coarse)
+        return small + self.refine(torch.cat([pose, warped, relative(coarse)], 1))
+
+    def forward(
+        self,
+        source: torch.Tensor,
+        coarse_source: torch.Tensor,
+        previous: torch.Tensor | None,
+        coarse_previous: torch.Tensor | None,
+        pose: torch.Tensor,
+    ) -> torch.Tensor:
+        """``source`` / ``previous``: float (n, 3, H, W) in [-1, 1]; ``coarse_*``: their
+        coarse flows from the driving frame (n, 2, H, W) pixels; ``pose``: the driving IUV
+        (n, 3, H, W) in [-1, 1]. Returns the frame (n, 3, H, W) in [-1, 1]."""
+        parts = [self.pose(pose)]
+        inputs = [(source, coarse_source)]
+        if self.previous:
+            inputs.append((previous, coarse_previous))
+        for image, coarse in inputs:
+            feat, _ = warp_backward(self.appearance(image), self.grid(image, coarse, pose))
+            parts.append(feat)
+        h = self.blocks(self.fuse(torch.cat(parts, 1)))
+        return self.out(self.up(h))
