@@ -21,6 +21,7 @@ from gpucheck.gpu_tests import Running
 from gpucheck.plan import Clock, Plan
 from gpucheck.report import PRESET, SCHEMA, blank, goals
 from ptx.cache.workspace import Workspace
+from ptx.methods.base import PERSON
 from ptx.methods.registry import DEFAULT, METHODS
 
 QUALITY_TARGET_DB = 30.0
@@ -73,7 +74,9 @@ def run(
             "used_tflops": ctx.peak_tflops,
             "used_source": "datasheet" if sheet else ("measured matmul" if ctx.cuda else None),
         }
-    methods = {k: m for k, m in METHODS.items() if not only or k in only}
+    # person-specific methods only: the check trains on one prepared subject (a one-shot
+    # method, e.g. dwnet, needs many people and pairs of frames; not measured here yet)
+    methods = {k: m for k, m in METHODS.items() if (not only or k in only) and m.kind == PERSON}
     keys = [(n, p) for n, m in methods.items() for p in plan.presets if p in m.presets]
     pool = CompilePool(ctx, launcher)
     try:
