@@ -16,11 +16,13 @@ import os
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import zarr
-from zarr.codecs import BloscCodec, Crc32cCodec
+
+if TYPE_CHECKING:  # zarr loads when a store opens its group (`ptx status` never does)
+    import zarr
+    from zarr.codecs import BloscCodec
 
 from ptx import __version__
 from ptx.cache import integrity
@@ -45,11 +47,15 @@ def default_chunk_frames() -> int:
 
 
 def _codec(clevel: int = 1) -> BloscCodec:
+    from zarr.codecs import BloscCodec
+
     return BloscCodec(cname="zstd", clevel=clevel, shuffle="noshuffle")
 
 
 def _compressors(clevel: int = 1) -> tuple:
     """Blosc/Zstd, then the CRC-32C of the compressed bytes (ptx.cache.integrity)."""
+    from zarr.codecs import Crc32cCodec
+
     return (_codec(clevel), Crc32cCodec())
 
 
@@ -102,6 +108,8 @@ class VideoStore:
     @property
     def group(self) -> zarr.Group:
         if self._group is None:
+            import zarr
+
             exists = (self.zarr_path / "zarr.json").is_file()
             try:
                 if not exists:
