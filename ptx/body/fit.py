@@ -33,7 +33,12 @@ import torch
 from ptx.body.model import BodyModel, TorchBody, project
 from ptx.body.priors import gmof, pose_prior_frames, shape_prior
 from ptx.body.rotation import axis_angle_to_matrix, matrix_to_axis_angle, rotation_np
-from ptx.body.silhouette import SilhouetteTargets, silhouette_frames, silhouette_targets
+from ptx.body.silhouette import (
+    SilhouetteTargets,
+    concat_targets,
+    silhouette_frames,
+    silhouette_targets,
+)
 from ptx.cache.frame import as_shape
 
 DEFAULT_FOCAL = 0.9
@@ -363,7 +368,7 @@ def _fit(model, sequences, size, cfg, betas, consecutive, dev) -> list[BodyFit]:
     masks = [m for _, m, _ in sequences]
     sil: SilhouetteTargets | None = None
     if all(m is not None for m in masks) and cfg.silhouette_iters > 0:
-        sil = _concat_targets([silhouette_targets(m, device=str(dev)) for m in masks])
+        sil = concat_targets([silhouette_targets(m, device=str(dev)) for m in masks])
     prob = _Problem(
         body,
         torch.from_numpy(kp[..., :2]).to(dev),
@@ -411,23 +416,6 @@ def _fit(model, sequences, size, cfg, betas, consecutive, dev) -> list[BodyFit]:
                                                fit.error)))
         for a, e in itertools.pairwise(ends)
     ]  # fmt: skip
-
-
-def _concat_targets(parts: list[SilhouetteTargets]) -> SilhouetteTargets:
-    """The silhouette targets of several sequences, one after the other."""
-    if len(parts) == 1:
-        return parts[0]
-    m = max(p.outline.shape[1] for p in parts)
-    if any(p.outline.shape[1] != m for p in parts):
-        raise ValueError("silhouette targets of one fit need the same number of outline points")
-    return SilhouetteTargets(
-        dist=torch.cat([p.dist for p in parts]),
-        outline=torch.cat([p.outline for p in parts]),
-        outline_w=torch.cat([p.outline_w for p in parts]),
-        valid=torch.cat([p.valid for p in parts]),
-        size=parts[0].size,
-        shape=parts[0].shape,
-    )
 
 
 def _result(prob: _Problem, betas, pose, transl, kp: np.ndarray, conf: np.ndarray) -> BodyFit:

@@ -81,6 +81,23 @@ def silhouette_targets(
     )
 
 
+def concat_targets(parts: list[SilhouetteTargets]) -> SilhouetteTargets:
+    """The silhouette targets of several sequences, one after the other."""
+    if len(parts) == 1:
+        return parts[0]
+    m = max(p.outline.shape[1] for p in parts)
+    if any(p.outline.shape[1] != m for p in parts):
+        raise ValueError("silhouette targets of one fit need the same number of outline points")
+    return SilhouetteTargets(
+        dist=torch.cat([p.dist for p in parts]),
+        outline=torch.cat([p.outline for p in parts]),
+        outline_w=torch.cat([p.outline_w for p in parts]),
+        valid=torch.cat([p.valid for p in parts]),
+        size=parts[0].size,
+        shape=parts[0].shape,
+    )
+
+
 def silhouette_loss(proj: torch.Tensor, tg: SilhouetteTargets, sigma: float = 0.03) -> torch.Tensor:
     """Mean silhouette disagreement per frame. ``proj`` (T, V, 2) projected vertices in
     pixels of the full frame. Distances pass through a Geman-McClure penalty of scale
