@@ -82,17 +82,22 @@ def main() -> None:
     ap.add_argument("--source", type=Path, default=REAL)
     ap.add_argument("--frames", type=int, default=150)
     ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--share-repeats", type=int, default=3)
+    ap.add_argument("--presets", nargs="*", default=["tiny", "small"])
+    ap.add_argument("--keep", type=Path, help="Work (and keep) in this folder; reuse it.")
     args = ap.parse_args()
     from ptx.devices import _cores, cpu_threads
 
     cores = _cores()
-    tmp = Path(tempfile.mkdtemp(prefix="ptx-bench-sharing-"))
+    tmp = args.keep or Path(tempfile.mkdtemp(prefix="ptx-bench-sharing-"))
+    tmp.mkdir(parents=True, exist_ok=True)
     ws = str(tmp / "ws")
     out: dict = {"cores": cores, "source": args.source.name, "frames": args.frames,
                  "load_average_start": os.getloadavg()[0]}  # fmt: skip
     try:
         target = tmp / "target.mp4"
-        ptx("synth", str(target), "--frames", "48", "--width", "288", "--height", "512")
+        if not target.is_file():
+            ptx("synth", str(target), "--frames", "48", "--width", "288", "--height", "512")
         gt = target.with_name("target_gt") / "openpose"
         ptx("prepare", str(target), "-w", ws, "-s", "tgt", "--keypoints", f"openpose:{gt}",
             *FAST_FIT)  # fmt: skip
@@ -101,10 +106,14 @@ def main() -> None:
         ptx("prepare", str(args.source), "-w", ws, "--max-frames", str(args.frames), "--size",
             "512")  # fmt: skip
         runs = {}
-        for preset in ("tiny", "small"):
-            ptx("train", "-w", ws, "--subject", "tgt", "--preset", preset, "--set", "steps=1",
-                "--set", "uv_warmup_steps=0", "--set", "batch=1")  # fmt: skip
-            runs[preset] = sorted(p.name for p in (tmp / "ws/runs/tgt/d2g").iterdir())[-1]
+        for preset in args.presets:
+            done = tmp / f"run-{preset}.txt"
+            if not done.is_file():
+                ptx("train", "-w", ws, "--subject", "tgt", "--preset", preset, "--set",
+                    "steps=1", "--set", "uv_warmup_steps=0", "--set", "batch=1")  # fmt: skip
+                name = sorted(p.name for p in (tmp / "ws/runs/tgt/d2g").iterdir())[-1]
+                done.write_text(name)
+            runs[preset] = done.read_text()
         threads = cpu_threads()  # what ptx chooses now; every rate below uses it
         out["threads"] = threads
         out["presets"] = {}
@@ -129,12 +138,15 @@ def main() -> None:
             }
             print(f"{preset}: model {model:.1f}, transfer {transfer_fps:.1f}, render "
                   f"{render_fps:.1f} frames/s", flush=True)  # fmt: skip
-        out["sharing"] = sharing(ws, tmp, target, gt, src, runs["tiny"], cores, args.repeats)
+            write_result("sharing", out)  # what is measured so far
+        out["sharing"] = sharing(ws, tmp, target, gt, src, runs[args.presets[0]], cores,
+                                 args.share_repeats)  # fmt: skip
         out["load_average_end"] = os.getloadavg()[0]
         path = write_result("sharing", out)
         print(f"-> {path}")
     finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+        if not args.keep:
+            shutil.rmtree(tmp, ignore_errors=True)
 
 
 def sharing(ws: str, tmp: Path, target: Path, gt: Path, src: list[str], run: str, cores: int,
