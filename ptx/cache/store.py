@@ -18,9 +18,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
-
-if TYPE_CHECKING:  # zarr loads when a store opens its group (`ptx status` never does)
+if TYPE_CHECKING:  # zarr and numpy load when a store opens its group (`ptx status` never does)
+    import numpy as np
     import zarr
     from zarr.codecs import BloscCodec
 
@@ -224,6 +223,8 @@ class VideoStore:
                     not integrity.chunk_file(self.zarr_path / name, arr, i).is_file()]  # fmt: skip
             if lost:
                 raise self._chunk_error(name, arr, lost, integrity.MISSING)
+        import numpy as np
+
         try:
             return np.asarray(arr[slice(start, stop)])
         except OSError as exc:
