@@ -83,6 +83,31 @@ def raw_decode_only(path: Path) -> int:
     return n
 
 
+REAL = Path(__file__).resolve().parents[2] / "shared" / "data" / "real" / "dance_basketball.mp4"
+
+
+def real_clip(tmp: Path, repeats: int) -> dict:
+    """Extract of the real 1080p clip against decoding it to arrays, interleaved."""
+    from ptx.io.video import probe_video
+
+    info = probe_video(REAL)
+    size = fit_long_side(info.width, info.height, 640)
+    n = decode_to_arrays(REAL, size)
+
+    def extract() -> None:
+        ws = Workspace(tmp / "ws-real")
+        shutil.rmtree(ws.root, ignore_errors=True)
+        prepare_video(REAL, ws, "real", until="extract")
+
+    t_raw, t_ext = [], []
+    for _ in range(repeats):
+        t_raw.append(median_time(lambda: decode_to_arrays(REAL, size), 1, 0))
+        t_ext.append(median_time(extract, 1, 0))
+    raw, ext = float(np.median(t_raw)), float(np.median(t_ext))
+    return {"clip": REAL.name, "frames": n, "decode_to_arrays_fps": n / raw,
+            "extract_fps": n / ext, "extract_vs_decode_to_arrays": raw / ext}  # fmt: skip
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--frames", type=int, default=240)
@@ -103,7 +128,18 @@ def main() -> None:
             prepare_video(clip, ws, "bench", until="extract")
 
         def extract_without_checksums() -> None:
-            with mock.patch.object(store_module, "_compressors", lambda c=1: (_codec(c),)):
+            with mock.patch.object(
+                store_module, "_compressors", lambda c=1, n="zstd": (_codec(c, n),)
+            ):
+                extract()
+
+        def extract_zstd() -> None:  # the analysis frames' previous codec
+            create = store_module.VideoStore.create_array
+
+            def zstd(self, *a, **k):
+                return create(self, *a, **{**k, "codec": "zstd"})
+
+            with mock.patch.object(store_module.VideoStore, "create_array", zstd):
                 extract()
 
         def cached_prepare() -> None:  # every chunk file read and its CRC-32C checked
@@ -114,6 +150,7 @@ def main() -> None:
         t_full = median_time(lambda: decode_full_rgb(clip), args.repeats)
         t_plain = median_time(extract_without_checksums, args.repeats)
         t_extract = median_time(extract, args.repeats)
+        t_zstd = median_time(extract_zstd, args.repeats)
         t_cached = median_time(cached_prepare, args.repeats)
         stored = sum(p.stat().st_size for p in (tmp / "ws").rglob("c/*/*/*/*") if p.is_file())
         result = {
@@ -126,6 +163,8 @@ def main() -> None:
             "extract_fps": n / t_extract,
             "extract_vs_decode_to_arrays": t_raw / t_extract,
             "extract_vs_raw_decode": t_decode_only / t_extract,
+            "extract_zstd_fps": n / t_zstd,
+            "extract_zstd_vs_decode_to_arrays": t_raw / t_zstd,
             "checksums": {
                 "extract_fps_without": n / t_plain,
                 "extract_fps_with": n / t_extract,
@@ -138,6 +177,8 @@ def main() -> None:
             "statistic": "median",
             "load_average": os.getloadavg()[0],
         }
+        if REAL.is_file():
+            result["real"] = real_clip(tmp, args.repeats)
         path = write_result("extract", result)
         print(f"extract: {result['extract_fps']:.1f} f/s; decode to arrays "
               f"{result['decode_to_arrays_fps']:.1f} f/s (ratio "

@@ -23,6 +23,7 @@ frames), so that a few bad keypoints cannot flip a single frame round.
 
 from __future__ import annotations
 
+import itertools
 import math
 from dataclasses import dataclass
 
@@ -30,9 +31,14 @@ import numpy as np
 import torch
 
 from ptx.body.model import BodyModel, TorchBody, project
-from ptx.body.priors import gmof, pose_prior, shape_prior
+from ptx.body.priors import gmof, pose_prior_frames, shape_prior
 from ptx.body.rotation import axis_angle_to_matrix, matrix_to_axis_angle, rotation_np
-from ptx.body.silhouette import SilhouetteTargets, silhouette_loss, silhouette_targets
+from ptx.body.silhouette import (
+    SilhouetteTargets,
+    concat_targets,
+    silhouette_frames,
+    silhouette_targets,
+)
 from ptx.cache.frame import as_shape
 
 DEFAULT_FOCAL = 0.9
@@ -74,6 +80,12 @@ class FitConfig:
     turn_cost: float = 0.003
     """Cost per radian the body turns between consecutive frames when choosing each
     frame's starting orientation (against flips from bad keypoints)."""
+    settled: float = 0.0
+    """A stage stops early once its energy fell by less than this fraction over its last
+    ``settle_window`` iterations (0: always run every iteration). Checked only after the
+    robust scale has shrunk (70% of the pose stage) and from half of the silhouette stage."""
+    settle_window: int = 10
+    """Iterations over which ``settled`` is measured."""
 
 
 @dataclass
@@ -137,12 +149,36 @@ def _initial_translation(kp: np.ndarray, conf: np.ndarray, rest_kp: np.ndarray, 
 
 
 class _Problem:
-    """Tensors shared by the stages."""
+    """Tensors shared by the stages. The frames may belong to several independent
+    sequences (``lengths``, consecutive in the tensors): each has its own energy (its own
+    means, smoothness within it only) and the optimiser minimises their sum, so that each
+    sequence follows the path it would alone (Adam's steps are per parameter) while torch's
+    cost per operation is paid once for all of them."""
 
-    def __init__(self, body, kp, conf, camera, size, sil, cfg, smooth):
+    def __init__(self, body, kp, conf, camera, size, sil, cfg, smooth, lengths=None):
         self.body, self.cfg, self.size, self.sil, self.smooth = body, cfg, size, sil, smooth
         self.kp, self.conf, self.camera = kp, conf, camera
         self.sil_ids = body.model.sample_vertices(cfg.silhouette_points) if sil else None
+        lengths = list(lengths or [len(kp)])
+        self.lengths = lengths
+        dev = kp.device
+        self.group = torch.repeat_interleave(
+            torch.arange(len(lengths), device=dev), torch.as_tensor(lengths, device=dev)
+        )
+        self.count = torch.as_tensor(lengths, dtype=kp.dtype, device=dev)
+        same = self.group[1:] == self.group[:-1]  # consecutive frames of one sequence
+        self.pair_group = self.group[1:][same]
+        self.pair_ok = same
+        self.pairs = torch.zeros(len(lengths), dtype=kp.dtype, device=dev).index_add_(
+            0, self.pair_group, torch.ones_like(self.pair_group, dtype=kp.dtype)
+        )
+
+    def per_sequence(self, x: torch.Tensor, group=None, count=None) -> torch.Tensor:
+        """(G,) the mean of per-frame values ``x`` over each sequence."""
+        group = self.group if group is None else group
+        count = self.count if count is None else count
+        total = x.new_zeros(len(self.lengths)).index_add_(0, group, x)
+        return total / count.clamp_min(1)
 
     def keypoint_loss(self, keypoints, idx=None, rows=None, sigma=None) -> torch.Tensor:
         proj = project(keypoints, self.camera if rows is None else self.camera[rows])
@@ -155,29 +191,45 @@ class _Problem:
         return per_frame
 
     def energy(self, betas, pose, transl, use_sil: bool, sigma=None) -> torch.Tensor:
+        """The sum of the sequences' energies."""
         cfg = self.cfg
         out = self.body.forward(betas, pose, transl, vertex_ids=self.sil_ids if use_sil else None)
-        e = self.keypoint_loss(out.keypoints, sigma=sigma).mean()
-        e = e + cfg.w_pose * pose_prior(pose) + cfg.w_shape * shape_prior(betas)
-        if self.smooth and len(pose) > 1:
-            vel = (out.joints[1:] - out.joints[:-1]).pow(2).sum(-1).mean()
-            e = e + cfg.w_smooth * vel
+        e = self.per_sequence(self.keypoint_loss(out.keypoints, sigma=sigma))
+        e = e + cfg.w_pose * self.per_sequence(pose_prior_frames(pose))
+        e = e + cfg.w_shape * shape_prior(betas)
+        if self.smooth and len(self.pair_group):
+            vel = (out.joints[1:] - out.joints[:-1]).pow(2).sum(-1).mean(-1)[self.pair_ok]
+            e = e + cfg.w_smooth * self.per_sequence(vel, self.pair_group, self.pairs)
         if use_sil:
             proj = project(out.vertices, self.camera)
-            e = e + cfg.w_silhouette * silhouette_loss(proj, self.sil)
-        return e
+            valid = self.sil.valid
+            per = self.per_sequence(silhouette_frames(proj, self.sil) * valid)
+            seen = self.per_sequence(valid)  # per_sequence divides both by the frame count
+            e = e + cfg.w_silhouette * per / seen.clamp_min(1 / self.count.clamp_min(1))
+        return e.sum()
 
 
-def _adam(params, steps: int, lr: float, closure) -> None:
-    """``steps`` Adam steps on ``closure(fraction done)`` with a cosine-decayed rate."""
+def _adam(params, steps: int, lr: float, closure, settled: float = 0.0, window: int = 10,
+          check_from: float = 1.0) -> int:  # fmt: skip
+    """``steps`` Adam steps on ``closure(fraction done)`` with a cosine-decayed rate; from
+    ``check_from`` of the steps on, stop once the energy fell by less than ``settled`` (a
+    fraction) over the last ``window`` steps. Returns the steps taken."""
     opt = torch.optim.Adam(params, lr=lr)
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, max(steps, 1), eta_min=lr * 0.1)
+    history: list[float] = []
     for i in range(steps):
         opt.zero_grad(set_to_none=True)
         loss = closure(i / max(steps - 1, 1))
         loss.backward()
         opt.step()
         sched.step()
+        if settled > 0:
+            history.append(float(loss.detach()))
+            if i >= check_from * steps and len(history) > window:
+                before = history[-1 - window]
+                if before - history[-1] <= settled * abs(before):
+                    return i + 1
+    return steps
 
 
 def _annealed(cfg: FitConfig, done: float) -> float:
@@ -215,7 +267,11 @@ def _rigid(prob: _Problem, betas: torch.Tensor, transl0: np.ndarray) -> tuple:
     with torch.no_grad():
         cost = loss_per_frame().reshape(k, n).cpu().numpy()
         rot = axis_angle_to_matrix(aa).reshape(k, n, 3, 3).cpu().numpy()
-    best = _consistent_choice(cost, rot, prob.cfg.turn_cost if prob.smooth else 0.0)
+    turn = prob.cfg.turn_cost if prob.smooth else 0.0
+    ends = np.cumsum([0, *prob.lengths])
+    best = np.concatenate([
+        _consistent_choice(cost[:, a:b], rot[:, a:b], turn) for a, b in itertools.pairwise(ends)
+    ])  # fmt: skip
     pick = torch.as_tensor(best * n + np.arange(n), device=dev)
     return aa[pick].detach(), transl[pick].detach()
 
@@ -267,28 +323,52 @@ def fit_body(
     ``camera`` (T, 3) or (3,) defaults to :func:`default_camera`. With ``betas`` (B,) the
     shape is held fixed. ``consecutive`` = the frames follow each other in time (enables
     temporal smoothness)."""
+    seq = [(keypoints, mask, camera)]
+    return fit_bodies(model, seq, size, cfg, betas, consecutive, device, _free=True)[0]
+
+
+def fit_bodies(
+    model: BodyModel,
+    sequences: list[tuple[np.ndarray, np.ndarray | None, np.ndarray | None]],
+    size: int | tuple[int, int],
+    cfg: FitConfig | None = None,
+    betas: np.ndarray | None = None,
+    consecutive: bool = True,
+    device: str | torch.device = "cpu",
+    _free: bool = False,
+) -> list[BodyFit]:
+    """Fit several independent sequences (keypoints, mask, camera as in :func:`fit_body`)
+    of one body shape ``betas`` at once: each gets the fit it would get alone, while the
+    per-operation cost of torch, which dominates at a few dozen frames, is paid once.
+    Masks are given for all sequences or for none."""
     cfg = cfg or FitConfig()
+    if betas is None and not (_free and len(sequences) == 1):
+        raise ValueError("fit_bodies needs a fixed shape (betas) for several sequences")
     dev = torch.device(device)
     if dev.type != "cpu":
-        return _fit(model, keypoints, size, mask, camera, cfg, betas, consecutive, dev)
+        return _fit(model, sequences, size, cfg, betas, consecutive, dev)
     before = torch.get_num_threads()
     torch.set_num_threads(max(1, cfg.threads))
     try:
-        return _fit(model, keypoints, size, mask, camera, cfg, betas, consecutive, dev)
+        return _fit(model, sequences, size, cfg, betas, consecutive, dev)
     finally:
         torch.set_num_threads(before)
 
 
-def _fit(model, keypoints, size, mask, camera, cfg, betas, consecutive, dev) -> BodyFit:
-    n = len(keypoints)
+def _fit(model, sequences, size, cfg, betas, consecutive, dev) -> list[BodyFit]:
+    lengths = [len(kp) for kp, _, _ in sequences]
     body = TorchBody(model, dev)
-    cam = default_camera(size, n) if camera is None else np.broadcast_to(camera, (n, 3))
-    cam = np.array(cam, np.float32)
-    kp = np.asarray(keypoints, np.float32)
+    cams = []
+    for (_, _, camera), n in zip(sequences, lengths):
+        cam = default_camera(size, n) if camera is None else np.broadcast_to(camera, (n, 3))
+        cams.append(np.array(cam, np.float32))
+    cam = np.concatenate(cams)
+    kp = np.concatenate([np.asarray(k, np.float32) for k, _, _ in sequences])
     conf = np.where(kp[..., 2] >= cfg.min_confidence, kp[..., 2], 0.0) * model.kp_weight
+    masks = [m for _, m, _ in sequences]
     sil: SilhouetteTargets | None = None
-    if mask is not None and cfg.silhouette_iters > 0:
-        sil = silhouette_targets(mask, device=str(dev))
+    if all(m is not None for m in masks) and cfg.silhouette_iters > 0:
+        sil = concat_targets([silhouette_targets(m, device=str(dev)) for m in masks])
     prob = _Problem(
         body,
         torch.from_numpy(kp[..., :2]).to(dev),
@@ -298,13 +378,14 @@ def _fit(model, keypoints, size, mask, camera, cfg, betas, consecutive, dev) -> 
         sil,
         cfg,
         consecutive,
+        lengths,
     )
     free_shape = betas is None
     b = torch.zeros(model.n_betas, device=dev) if free_shape else torch.as_tensor(betas).to(dev)
     b = b.float().clone().requires_grad_(free_shape)
     transl0 = _initial_translation(kp[..., :2], conf, _rest_keypoints(body, b.detach()), cam)
     root, transl = _rigid(prob, b.detach(), transl0)
-    pose = _arms_down(n, dev)
+    pose = _arms_down(len(kp), dev)
     pose[:, 0] = root
     pose.requires_grad_(True)
     transl = transl.clone().requires_grad_(True)
@@ -314,12 +395,27 @@ def _fit(model, keypoints, size, mask, camera, cfg, betas, consecutive, dev) -> 
         cfg.pose_iters,
         cfg.lr,
         lambda done: prob.energy(b, pose, transl, False, _annealed(cfg, done)),
+        cfg.settled,
+        cfg.settle_window,
+        0.7,
     )
     if sil is not None:
         _adam(
-            params, cfg.silhouette_iters, cfg.lr * 0.5, lambda _: prob.energy(b, pose, transl, True)
+            params,
+            cfg.silhouette_iters,
+            cfg.lr * 0.5,
+            lambda _: prob.energy(b, pose, transl, True),
+            cfg.settled,
+            cfg.settle_window,
+            0.5,
         )
-    return _result(prob, b.detach(), pose.detach(), transl.detach(), kp, conf)
+    fit = _result(prob, b.detach(), pose.detach(), transl.detach(), kp, conf)
+    ends = np.cumsum([0, *lengths])
+    return [
+        BodyFit(fit.betas, *(x[a:e] for x in (fit.pose, fit.transl, fit.camera, fit.keypoints,
+                                               fit.error)))
+        for a, e in itertools.pairwise(ends)
+    ]  # fmt: skip
 
 
 def _result(prob: _Problem, betas, pose, transl, kp: np.ndarray, conf: np.ndarray) -> BodyFit:

@@ -45,6 +45,11 @@ def _weights(device, dtype) -> torch.Tensor:
 
 def pose_prior(pose: torch.Tensor) -> torch.Tensor:
     """Mean prior energy per frame; ``pose`` (T, 24, 3)."""
+    return pose_prior_frames(pose).mean()
+
+
+def pose_prior_frames(pose: torch.Tensor) -> torch.Tensor:
+    """(T,) the prior energy of each frame; ``pose`` (T, 24, 3)."""
     w = _weights(pose.device, pose.dtype)
     energy = (w * pose * pose).sum((1, 2))
     # bending the wrong way: knees (x < 0), left elbow (y > 0), right elbow (y < 0)
@@ -54,7 +59,7 @@ def pose_prior(pose: torch.Tensor) -> torch.Tensor:
         + torch.relu(pose[:, 18, 1]) ** 2
         + torch.relu(-pose[:, 19, 1]) ** 2
     )
-    return (energy + 30.0 * wrong).mean()
+    return energy + 30.0 * wrong
 
 
 def shape_prior(betas: torch.Tensor) -> torch.Tensor:

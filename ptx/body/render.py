@@ -21,7 +21,6 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
-import torch
 
 from ptx.body.model import BodyModel, TorchBody, posed_numpy
 from ptx.body.raster import encode_labels, rasterize
@@ -173,5 +172,7 @@ def render_sequence(
 
 
 def default_workers() -> int:
-    """Threads for rendering: the cores torch may use."""
-    return max(1, torch.get_num_threads())
+    """Threads for rendering: the cores free now (``ptx.devices.cpu_threads``)."""
+    from ptx.devices import cpu_threads
+
+    return cpu_threads()

@@ -81,22 +81,60 @@ def silhouette_targets(
     )
 
 
+def concat_targets(parts: list[SilhouetteTargets]) -> SilhouetteTargets:
+    """The silhouette targets of several sequences, one after the other."""
+    if len(parts) == 1:
+        return parts[0]
+    m = max(p.outline.shape[1] for p in parts)
+    if any(p.outline.shape[1] != m for p in parts):
+        raise ValueError("silhouette targets of one fit need the same number of outline points")
+    return SilhouetteTargets(
+        dist=torch.cat([p.dist for p in parts]),
+        outline=torch.cat([p.outline for p in parts]),
+        outline_w=torch.cat([p.outline_w for p in parts]),
+        valid=torch.cat([p.valid for p in parts]),
+        size=parts[0].size,
+        shape=parts[0].shape,
+    )
+
+
 def silhouette_loss(proj: torch.Tensor, tg: SilhouetteTargets, sigma: float = 0.03) -> torch.Tensor:
     """Mean silhouette disagreement per frame. ``proj`` (T, V, 2) projected vertices in
     pixels of the full frame. Distances pass through a Geman-McClure penalty of scale
     ``sigma`` (frame sizes), so that a mask that misses a limb or holds a stray blob does
     not drag the body far from its keypoints."""
-    dist, outline, ow, valid = tg.dist, tg.outline, tg.outline_w, tg.valid
+    valid = tg.valid
+    return (silhouette_frames(proj, tg, sigma) * valid).sum() / valid.sum().clamp_min(1)
+
+
+_NEAREST_BLOCK = 64
+"""Frames whose nearest-vertex search runs at once (bounds its (frames, M, V) scores)."""
+
+
+def silhouette_frames(
+    proj: torch.Tensor, tg: SilhouetteTargets, sigma: float = 0.03
+) -> torch.Tensor:
+    """(T,) the silhouette disagreement of each frame (see :func:`silhouette_loss`; frames
+    without a usable mask count as they are: weigh them by ``tg.valid``)."""
+    dist, outline, ow = tg.dist, tg.outline, tg.outline_w
     h, w = tg.shape if tg.shape != (0, 0) else (tg.size, tg.size)
     extent = proj.new_tensor([w, h]) if h != w else tg.size
     grid = (proj / extent * 2 - 1)[:, :, None, :]  # (T, V, 1, 2)
     d_out = F.grid_sample(dist, grid, mode="bilinear", padding_mode="border", align_corners=False)
     outside = gmof(d_out[:, 0, :, 0], sigma).mean(1)
     a, b = outline / tg.size, proj / tg.size
-    d2 = (a * a).sum(-1)[:, :, None] + (b * b).sum(-1)[:, None, :] - 2 * a @ b.transpose(1, 2)
-    nearest = d2.min(dim=2).values.clamp_min(1e-12).sqrt()
+    with torch.no_grad():  # which vertex is nearest (|a|^2 is the same for every vertex)
+        bd = b.detach()
+        bb = (bd * bd).sum(-1)[:, None, :]
+        idx = torch.cat([
+            torch.baddbmm(bb[i:j], a[i:j], bd[i:j].transpose(1, 2), alpha=-2).argmin(dim=2)
+            for i, j in ((i, i + _NEAREST_BLOCK) for i in range(0, len(a), _NEAREST_BLOCK))
+        ])  # (T, M)  # fmt: skip
+    # the distance to it carries the gradient (as the minimum's would)
+    near = torch.gather(b, 1, idx[..., None].expand(-1, -1, 2))
+    nearest = (a - near).pow(2).sum(-1).clamp_min(1e-12).sqrt()
     coverage = (gmof(nearest, sigma) * ow).sum(1) / ow.sum(1).clamp_min(1)
-    return ((outside + coverage) * valid).sum() / valid.sum().clamp_min(1)
+    return outside + coverage
 
 
 def silhouette_iou(pred: np.ndarray, mask: np.ndarray) -> np.ndarray:

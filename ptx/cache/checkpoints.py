@@ -28,8 +28,6 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
-import torch
-
 from ptx.cache.atomic import atomic_write, atomic_write_bytes
 from ptx.errors import DamagedError, InputError
 
@@ -61,6 +59,8 @@ def write_atomic(path: Path, data: dict[str, Any]) -> None:
     write the disk refuses raises DiskFullError (torch itself reports it only as an
     'unexpected pos'); the temp file is removed."""
     path.parent.mkdir(parents=True, exist_ok=True)
+
+    import torch  # here, so `ptx status` (which lists checkpoints) starts without it
 
     def write(f: Any) -> None:
         sink = _Sink(f)
@@ -196,6 +196,8 @@ def load_checkpoint(
             f"Checkpoint {path} is damaged ({problem}).",
             "It cannot be loaded; older checkpoints of the run, if any, are used instead.",
         )
+    import torch
+
     try:
         data = torch.load(path, map_location="cpu", weights_only=True)
     except FileNotFoundError:
@@ -232,6 +234,8 @@ def load_checkpoint(
 
 def rng_state() -> dict[str, Any]:
     """Global RNG states (torch CPU and every CUDA device)."""
+    import torch
+
     state: dict[str, Any] = {"torch": torch.get_rng_state()}
     if torch.cuda.is_available():
         state["cuda"] = torch.cuda.get_rng_state_all()
@@ -239,6 +243,8 @@ def rng_state() -> dict[str, Any]:
 
 
 def set_rng_state(state: dict[str, Any]) -> None:
+    import torch
+
     torch.set_rng_state(state["torch"])
     if "cuda" in state and torch.cuda.is_available():
         torch.cuda.set_rng_state_all(state["cuda"])

@@ -17,10 +17,12 @@ import itertools
 import math
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import google_crc32c
-import zarr
-from zarr.codecs import Crc32cCodec
+
+if TYPE_CHECKING:
+    import zarr
 
 MISSING = "missing"
 DAMAGED = "damaged"
@@ -49,6 +51,8 @@ class Damage:
 
 def checksummed(arr: zarr.Array) -> bool:
     """Whether the array's chunks end with a CRC-32C (written by this ptx or newer)."""
+    from zarr.codecs import Crc32cCodec
+
     codecs = getattr(arr.metadata, "codecs", ())
     return bool(codecs) and isinstance(codecs[-1], Crc32cCodec)
 

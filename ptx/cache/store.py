@@ -16,11 +16,12 @@ import os
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
-import zarr
-from zarr.codecs import BloscCodec, Crc32cCodec
+if TYPE_CHECKING:  # zarr and numpy load when a store opens its group (`ptx status` never does)
+    import numpy as np
+    import zarr
+    from zarr.codecs import BloscCodec
 
 from ptx import __version__
 from ptx.cache import integrity
@@ -44,13 +45,23 @@ def default_chunk_frames() -> int:
     return max(1, int(os.environ.get("PTX_CHUNK_FRAMES", "16")))
 
 
-def _codec(clevel: int = 1) -> BloscCodec:
-    return BloscCodec(cname="zstd", clevel=clevel, shuffle="noshuffle")
+CODECS = ("zstd", "lz4")
+"""Compressors an array may use: ``zstd`` (the default: smaller) or ``lz4`` (about 3x
+faster to write and 5x to read, files about 1.5x larger; for arrays written at the rate
+of decoding, such as the analysis frames)."""
 
 
-def _compressors(clevel: int = 1) -> tuple:
-    """Blosc/Zstd, then the CRC-32C of the compressed bytes (ptx.cache.integrity)."""
-    return (_codec(clevel), Crc32cCodec())
+def _codec(clevel: int = 1, cname: str = "zstd") -> BloscCodec:
+    from zarr.codecs import BloscCodec
+
+    return BloscCodec(cname=cname, clevel=clevel, shuffle="noshuffle")
+
+
+def _compressors(clevel: int = 1, cname: str = "zstd") -> tuple:
+    """Blosc (Zstd or LZ4), then the CRC-32C of the compressed bytes (ptx.cache.integrity)."""
+    from zarr.codecs import Crc32cCodec
+
+    return (_codec(clevel, cname), Crc32cCodec())
 
 
 def _why(exc: BaseException) -> str:
@@ -102,6 +113,8 @@ class VideoStore:
     @property
     def group(self) -> zarr.Group:
         if self._group is None:
+            import zarr
+
             exists = (self.zarr_path / "zarr.json").is_file()
             try:
                 if not exists:
@@ -155,9 +168,11 @@ class VideoStore:
         chunk_frames: int | None = None,
         time_axis: bool = True,
         clevel: int = 1,
+        codec: str = "zstd",
     ) -> zarr.Array:
         """Create (or replace) array ``name``. With ``time_axis`` the first axis is time and
-        is chunked by ``chunk_frames``; otherwise the array is one chunk."""
+        is chunked by ``chunk_frames``; otherwise the array is one chunk. ``codec``: one of
+        :data:`CODECS`."""
         chunks = (chunk_frames or default_chunk_frames(), *shape[1:]) if time_axis else shape
         chunks = tuple(max(1, c) for c in chunks)
         try:
@@ -166,7 +181,7 @@ class VideoStore:
                 shape=shape,
                 chunks=chunks,
                 dtype=dtype,
-                compressors=_compressors(clevel),
+                compressors=_compressors(clevel, codec),
                 fill_value=0,
                 overwrite=True,
                 attributes={"time_axis": time_axis},
@@ -208,6 +223,8 @@ class VideoStore:
                     not integrity.chunk_file(self.zarr_path / name, arr, i).is_file()]  # fmt: skip
             if lost:
                 raise self._chunk_error(name, arr, lost, integrity.MISSING)
+        import numpy as np
+
         try:
             return np.asarray(arr[slice(start, stop)])
         except OSError as exc:

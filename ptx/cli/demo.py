@@ -9,7 +9,6 @@ import typer
 from ptx.cli.options import workspace_at, workspace_option
 from ptx.cli.reporting import RichReporter, out_console
 from ptx.cli.train import RichTrainReporter
-from ptx.tools.demo import run_demo
 
 
 def demo(
@@ -18,6 +17,8 @@ def demo(
 ) -> None:
     """Synthesize a target and a source, prepare both, train the target (tiny preset, a few
     CPU minutes) and make it perform the source's motion."""
+    from ptx.tools.demo import run_demo
+
     ws = workspace_at(workspace)
     res = run_demo(ws, steps, make_reporter=RichReporter, train_reporter=RichTrainReporter())
     psnr = "" if res.heldout_psnr is None else (

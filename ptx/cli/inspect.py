@@ -6,12 +6,10 @@ from pathlib import Path
 
 import typer
 
-from ptx.cache.store import VideoStore
 from ptx.cache.workspace import Workspace
 from ptx.cli.options import workspace_option
 from ptx.cli.reporting import out_console
 from ptx.errors import InputError
-from ptx.tools.inspect import contact_sheet, resolve_videos, write_png
 
 
 def inspect(
@@ -36,6 +34,9 @@ def inspect(
     """Write a contact sheet: sampled frames with skeletons, masks and pose labels."""
     if (target is None) == (subject is None):
         raise InputError("Name one video or subject to inspect (TARGET or --subject).")
+    from ptx.cache.store import VideoStore
+    from ptx.tools.inspect import contact_sheet, resolve_videos, write_png
+
     ws = Workspace.open(workspace, create=False)
     videos = resolve_videos(ws, target or subject)
     for label, video_id in videos:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from typing import TYPE_CHECKING
 
 from rich.console import Console
 from rich.progress import (
@@ -17,7 +18,9 @@ from rich.progress import (
 from rich.table import Table
 
 from ptx.api.progress import LineProgress
-from ptx.pipeline.stage import StageOutcome
+
+if TYPE_CHECKING:
+    from ptx.pipeline.stage import StageOutcome
 
 err_console = Console(stderr=True)
 # In logs and pipes, wide tables instead of wrapped cells (scripts grep them).

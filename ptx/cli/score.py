@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 from rich.table import Table
 
 from ptx.cli.options import subject_option, workspace_option
 from ptx.cli.reporting import out_console
-from ptx.perform.score import METRICS, ScoreResult
+
+if TYPE_CHECKING:
+    from ptx.perform.score import ScoreResult
 
 _FORMATS = {
     "ssim": ".4f",
@@ -63,7 +66,7 @@ def score_command(
         table.add_column(f"{res.method} {res.run}", justify="right")
     if len(results) == 1:
         table.add_column("note")
-    for name in _ROWS:
+    for name in _rows():
         row = [_fmt(name, _value(res, name)) for res in results]
         if len(results) == 1:
             row.append(results[0].reasons.get(name, "") or _scope(results[0], name))
@@ -84,8 +87,13 @@ def score_command(
 
 
 _PERSON = ("person_ssim", "person_psnr")
-_ROWS = (*METRICS[:2], *_PERSON, *METRICS[2:])
-"""The table's rows: the whole-picture metrics, then their person-only variants."""
+
+
+def _rows() -> tuple[str, ...]:
+    """The table's rows: the whole-picture metrics, then their person-only variants."""
+    from ptx.perform.score import METRICS
+
+    return (*METRICS[:2], *_PERSON, *METRICS[2:])
 
 
 def _value(res: ScoreResult, name: str) -> float | None:

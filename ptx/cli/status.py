@@ -10,7 +10,6 @@ from rich.table import Table
 from ptx.cache.workspace import Workspace
 from ptx.cli.options import workspace_option
 from ptx.cli.reporting import out_console
-from ptx.tools.status import run_status, workspace_damage, workspace_status
 
 _COLOURS = {
     "complete": "green",
@@ -33,6 +32,8 @@ def status(
 
 def print_status(ws: Workspace, subject: str | None = None) -> None:
     """Print the status table of ``ws`` (all subjects, or one)."""
+    from ptx.tools.status import run_status, workspace_damage, workspace_status
+
     for problem in workspace_damage(ws):
         out_console.print(f"[bold red]damaged[/]: {problem}", highlight=False)
     rows = workspace_status(ws, subject)

@@ -7,7 +7,6 @@ from pathlib import Path
 
 import typer
 
-from ptx.body.synth import SynthConfig, synthesize, synthesize_people
 from ptx.cli.reporting import out_console
 
 
@@ -40,6 +39,8 @@ def synth(
 ) -> None:
     """Render the open body model dancing, walking or waving in front of a static
     background, and write its ground truth (keypoints, masks, IUV, body) beside the video."""
+    from ptx.body.synth import SynthConfig, synthesize, synthesize_people
+
     t0 = time.perf_counter()
     cfg = SynthConfig(
         motion=motion, frames=frames, size=size, width=width or 0, height=height or 0,

@@ -11,8 +11,6 @@ from ptx.cache.workspace import Workspace
 from ptx.cli.options import workspace_option
 from ptx.cli.reporting import RichReporter, out_console, outcome_table
 from ptx.errors import DamagedError
-from ptx.tools.verify import repair as repair_videos
-from ptx.tools.verify import verify as verify_workspace
 
 
 def verify(
@@ -26,6 +24,9 @@ def verify(
 ) -> None:
     """Read every chunk, record, settings file and checkpoint and check them against their
     checksums; exit 7 when something is damaged (--repair recomputes damaged videos)."""
+    from ptx.tools.verify import repair as repair_videos
+    from ptx.tools.verify import verify as verify_workspace
+
     ws = Workspace.open(workspace, create=False)
     report = verify_workspace(ws, target)
     table = Table(title=f"ptx verify ({ws.root})", title_justify="left")

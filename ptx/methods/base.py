@@ -98,7 +98,8 @@ class MethodConfig:
     deterministic: bool = False
     """Ask torch for deterministic kernels."""
     threads: int = 0
-    """CPU threads for torch (0: torch's default)."""
+    """CPU threads for torch (0: ``PTX_THREADS``, else the cores free when training starts;
+    ``ptx.devices.cpu_threads``)."""
     # --- logging ------------------------------------------------------------------------
     log_every: int = 10
     """Steps between rows of the CSV log and TensorBoard scalars."""

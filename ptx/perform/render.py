@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -29,7 +30,7 @@ from ptx.cache.frame import as_shape, frame_shape, same_aspect
 from ptx.cache.runs import latest_run, list_runs, read_run_config, runs_dir, subject_runs
 from ptx.cache.store import VideoStore
 from ptx.cache.workspace import Workspace, validate_name
-from ptx.devices import resolve_device
+from ptx.devices import resolve_device, use_cpu_threads
 from ptx.errors import DamagedError, InputError
 from ptx.methods.base import Method, Renderer, RenderInputs, Window
 from ptx.methods.registry import get_method
@@ -113,6 +114,8 @@ def load_model(run_dir: Path, device: str = "auto") -> LoadedModel:
     method = get_method(data.get("method", "d2g"))
     cfg = method.config_from_dict(data["config"])
     dev = resolve_device(device)
+    if dev.type == "cpu":
+        use_cpu_threads()
     frame = as_shape(tuple(data.get("frame") or (cfg.size, cfg.size)))  # old runs: square
     canonical = as_shape(tuple(data.get("canonical") or frame))
     renderer = method.build_renderer(cfg, data["trainer"], dev, frame)
@@ -204,13 +207,16 @@ def render_conditions(
     video: int = 0,
     batch: int = 8,
     foreground_only: bool = False,
+    prefetch: bool | None = None,
 ) -> Iterator[RenderedChunk]:
     """Render every frame of ``source``, ``batch`` frames at a time (see the module
     docstring).
 
     ``background``: uint8 (H', W', 3) to composite over (resized to the model's frame), or None
     for the learned background of training video ``video``. With ``foreground_only`` the
-    chunks carry the person's colours (for output with alpha) instead of the composite."""
+    chunks carry the person's colours (for output with alpha) instead of the composite.
+    ``prefetch`` computes the next chunk of conditions on a thread while the model renders
+    (default: when the source computes its conditions, e.g. a retargeted motion)."""
     check_aspect(model, source.shape)
     n, win, enc = len(source), model.window, model.encoding
     own = model.method.render_arrays(model.cfg)
@@ -221,11 +227,12 @@ def render_conditions(
     arrays: dict[int, dict[str, torch.Tensor]] = {}  # frame -> the renderer's own inputs
     loaded = 0
     state = model.renderer.start()
+    reads = _ChunkReader(source, n, batch, win.after, model.inputs, prefetch)
     for start in range(0, n, batch):
         stop = min(start + batch, n)
         want = min(n, stop + win.after)
         if want > loaded:
-            got = _model_inputs(model, source.chunk(loaded, want, model.inputs), source.shape)
+            got = _model_inputs(model, reads.get(loaded, want), source.shape)
             codes = enc({k: got[k] for k in enc.arrays})
             for i in range(want - loaded):
                 encoded[loaded + i] = codes[i]
@@ -243,6 +250,46 @@ def render_conditions(
             arrays.pop(t, None)
         alpha = (out.alpha.clamp(0, 1) * 255).round().to(torch.uint8)[:, 0].cpu().numpy()
         yield RenderedChunk(start, _to_uint8(out.fg if foreground_only else out.output), alpha)
+
+
+class _ChunkReader:
+    """The chunks ``render_conditions`` reads, in order; with ``prefetch`` the next one is
+    computed on a thread while the caller renders the current one (the conditions of a
+    retargeted motion are drawn and rasterised: NumPy, OpenCV and numba release the GIL)."""
+
+    def __init__(self, source: ConditionSource, n: int, batch: int, after: int,
+                 names: tuple[str, ...], prefetch: bool | None) -> None:  # fmt: skip
+        self.source, self.names = source, names
+        if prefetch is None:
+            prefetch = getattr(source, "computed", False)
+        ranges, loaded = [], 0
+        for start in range(0, n, batch):
+            want = min(n, min(start + batch, n) + after)
+            if want > loaded:
+                ranges.append((loaded, want))
+                loaded = want
+        self.ranges = ranges
+        self.pool = (
+            ThreadPoolExecutor(1, "ptx-conditions") if prefetch and len(ranges) > 1 else None
+        )
+        self.pending: dict[tuple[int, int], Future] = {}
+        self._ahead(0)
+
+    def _ahead(self, i: int) -> None:
+        if self.pool is not None and i < len(self.ranges):
+            a, b = self.ranges[i]
+            self.pending[(a, b)] = self.pool.submit(self.source.chunk, a, b, self.names)
+
+    def get(self, a: int, b: int) -> dict[str, np.ndarray]:
+        fut = self.pending.pop((a, b), None)
+        if fut is None:
+            return self.source.chunk(a, b, self.names)
+        i = self.ranges.index((a, b))
+        got = fut.result()
+        self._ahead(i + 1)
+        if i + 1 >= len(self.ranges):
+            self.pool.shutdown(wait=False)
+        return got
 
 
 def check_aspect(model: LoadedModel, shape: tuple[int, int]) -> None:

@@ -80,6 +80,10 @@ def _similarity(src_kp: np.ndarray, out_kp: np.ndarray) -> tuple[np.ndarray, np.
 class RetargetConditions:
     """A ConditionSource for the target's model: frames of the source's motion."""
 
+    computed = True
+    """Its conditions are drawn and rasterised per chunk (``render_conditions`` computes
+    the next chunk while the model renders the current one)."""
+
     def __init__(self, source: VideoStore, target: VideoStore, mode: str = "3d") -> None:
         if mode not in MODES:
             raise InputError(f"Unknown --retarget {mode!r}.", f"Use one of {', '.join(MODES)}.")

@@ -59,7 +59,9 @@ class ExtractStage(Stage):
                 "Give a wider --start/--end range.",
             )
         w, h = fit_long_side(info.width, info.height, cfg.analysis_size)
-        ctx.create_array("frames_analysis", (n, h, w, 3), np.uint8)
+        # LZ4: written as fast as the video decodes (Zstd took the store to ~0.45-0.75 of
+        # the decode rate) and read 5x faster by keypoints and crop; files ~1.5x larger
+        ctx.create_array("frames_analysis", (n, h, w, 3), np.uint8, codec="lz4")
         chunk = ctx.chunk_frames
         todo = ctx.pending(-(-n // chunk), total_frames=n)
         ctx.set_meta(
@@ -110,8 +112,9 @@ def _decode_chunks(
     hw: tuple[int, int],
 ) -> int:
     """Decode from the first pending chunk to the end, writing and committing each pending
-    chunk in a background thread (so compression overlaps decoding). Returns the number of
-    frames the video really had."""
+    chunk in a background thread (so compression overlaps decoding); each chunk is decoded
+    into a buffer of its own that the writer takes as it is (no copy). Returns the number
+    of frames the video really had."""
     pending = set(todo)
     first = todo[0] * chunk
     buf = np.empty((chunk, *hw, 3), np.uint8)
@@ -131,14 +134,15 @@ def _decode_chunks(
                     c = (index - 1) // chunk
                     if c in pending:
                         filled = index - c * chunk
-                        in_flight.append(pool.submit(flush, c, buf[:filled].copy()))
+                        in_flight.append(pool.submit(flush, c, buf[:filled]))
+                        buf = np.empty_like(buf)
                     while len(in_flight) > 1:
                         in_flight.pop(0).result()
             tail = index % chunk
             if index < n and tail:
                 c = index // chunk
                 if c in pending:
-                    in_flight.append(pool.submit(flush, c, buf[:tail].copy()))
+                    in_flight.append(pool.submit(flush, c, buf[:tail]))
             for f in in_flight:
                 f.result()
         finally:

@@ -40,6 +40,7 @@ from ptx.cache.workspace import Workspace, file_content_hash, name_from_path, va
 from ptx.config import build_config, fingerprint_values
 from ptx.errors import DamagedError, InputError, PtxError, StageError
 from ptx.io.video import MIN_STILL_FRAMES, probe_video
+from ptx.pipeline import states
 from ptx.pipeline.registry import STAGES, producers
 from ptx.pipeline.sources import label_of, video_source
 from ptx.pipeline.stage import (
@@ -51,6 +52,7 @@ from ptx.pipeline.stage import (
     aligned,
     gate_error,
 )
+from ptx.pipeline.states import StageState
 
 
 class Interrupted(PtxError):
@@ -357,54 +359,6 @@ def _strict_gates(rec: StageRecord, strict: bool) -> None:
         raise gate_error(kind, [m for k, m in gates if k == kind])
 
 
-@dataclass
-class StageState:
-    stage: str
-    state: str
-    """``complete``, ``stale``, ``partial``, ``missing`` or ``damaged``."""
-    detail: str = ""
-    frames: int = 0
-
-
 def stage_states(store: VideoStore) -> list[StageState]:
-    """The state of every registered stage of one video, for `ptx status`: a damaged
-    record or array is reported as ``damaged`` (with the file), never raised. Chunk files
-    are checked for presence only (`ptx verify` reads them)."""
-    try:
-        settings = store.settings()
-    except DamagedError:
-        settings = {}
-    states: list[StageState] = []
-    for stage, cls in STAGES.items():
-        try:
-            states.append(_stage_state(store, stage, cls, settings))
-        except DamagedError as exc:
-            states.append(StageState(stage, "damaged", exc.message))
-    return states
-
-
-def _stage_state(store: VideoStore, stage: str, cls: Any, settings: dict) -> StageState:
-    rec = store.record(stage)
-    if rec is None:
-        return StageState(stage, "missing")
-    wanted = (settings.get(stage) or {}).get("config_hash", rec.config_hash)
-    inputs = input_tokens(store, stage) or {}
-    reasons = rec.stale_reasons(code_version(stage), wanted, inputs)
-    if SOURCE in cls.inputs and store.workspace.source_path(store.video_id) is None:
-        reasons.append("source file moved or deleted")
-    if rec.status != "complete":
-        detail = f"{len(rec.chunks_done)} of {rec.n_chunks or '?'} chunks"
-        if reasons:
-            detail += f"; {', '.join(reasons)}"
-        return StageState(stage, "partial", detail, rec.frames)
-    damages = integrity.check_outputs(store, rec.checksums, cls.outputs, full=False)
-    gone = [d for d in damages if d.chunk < 0 and d.kind == integrity.MISSING]
-    if gone and len(gone) == len(damages):
-        return StageState(stage, "missing", "outputs deleted", rec.frames)
-    if damages:
-        shown = "; ".join(d.describe() for d in damages[:2])
-        more = f" and {len(damages) - 2} more" if len(damages) > 2 else ""
-        return StageState(stage, "damaged", f"{shown}{more}: run ptx prepare", rec.frames)
-    if reasons:
-        return StageState(stage, "stale", ", ".join(reasons), rec.frames)
-    return StageState(stage, "complete", f"{rec.wall_time:.1f} s", rec.frames)
+    """The state of every registered stage of one video (``ptx.pipeline.states``)."""
+    return states.stage_states(store, STAGES)

@@ -125,13 +125,15 @@ class StageContext:
         dtype: Any,
         chunk_frames: int | None = None,
         time_axis: bool = True,
+        codec: str = "zstd",
     ) -> zarr.Array:
-        """Create a declared output, or reopen it when resuming with the same shape."""
+        """Create a declared output, or reopen it when resuming with the same shape
+        (``codec``: ``ptx.cache.store.CODECS``)."""
         if name not in self.stage.outputs:
             raise StageError(f"Stage '{self.stage.name}' does not declare output '{name}'.")
         chunk_frames = chunk_frames or self.chunk_frames
         if name in self._created:  # made earlier in this run: just replace it
-            arr = self.store.create_array(name, shape, dtype, chunk_frames, time_axis)
+            arr = self.store.create_array(name, shape, dtype, chunk_frames, time_axis, codec=codec)
             self._arrays[name] = arr
             return arr
         existing = self.store.open_array(name)
@@ -150,7 +152,7 @@ class StageContext:
             self.record.checksums = {}
             self._resumed = False
         self._created.add(name)
-        arr = self.store.create_array(name, shape, dtype, chunk_frames, time_axis)
+        arr = self.store.create_array(name, shape, dtype, chunk_frames, time_axis, codec=codec)
         self._arrays[name] = arr
         return arr
 

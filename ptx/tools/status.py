@@ -12,7 +12,7 @@ from ptx.cache.runs import changed_inputs, list_runs, read_run_config
 from ptx.cache.store import VideoStore
 from ptx.cache.workspace import Workspace, validate_name
 from ptx.errors import DamagedError, InputError
-from ptx.pipeline.runner import StageState, stage_states
+from ptx.pipeline.states import StageState, stage_states
 
 
 @dataclass

@@ -31,7 +31,7 @@ from ptx.cache.runs import (
 )
 from ptx.cache.workspace import Workspace, validate_name
 from ptx.config import build_config
-from ptx.devices import resolve_device
+from ptx.devices import resolve_device, use_cpu_threads
 from ptx.errors import InputError, MissingWeightsError
 from ptx.methods.base import PERSON, Method, TrainSetup
 from ptx.methods.registry import get_method
@@ -76,8 +76,8 @@ def _video_info(data: TrainData) -> list[dict[str, Any]]:
 
 def _prepare_device(cfg: Any) -> torch.device:
     device = resolve_device(cfg.device)
-    if device.type == "cpu" and cfg.threads:
-        torch.set_num_threads(cfg.threads)
+    if device.type == "cpu":
+        use_cpu_threads(cfg.threads or None)
     if cfg.deterministic:
         torch.use_deterministic_algorithms(True, warn_only=True)
     return device

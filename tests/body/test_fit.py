@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from ptx.body.fit import FitConfig, default_camera, fit_body
+from ptx.body.fit import FitConfig, default_camera, fit_bodies, fit_body
 from ptx.body.model import TorchBody, project
 from ptx.body.open_model import open_body_model
 from ptx.body.render import render_sequence
@@ -89,3 +89,23 @@ def test_fitting_on_cuda_matches_the_cpu(subject):
     cpu = fit_body(open_body_model(), kp, s, subject.mask[:8], cfg=cfg)
     gpu = fit_body(open_body_model(), kp, s, subject.mask[:8], cfg=cfg, device="cuda")
     assert np.abs(gpu.keypoints - cpu.keypoints)[..., :2].mean() < 0.01 * s
+
+
+def test_sequences_fitted_together_get_the_fits_they_get_alone(subject):
+    """Batched windows are independent problems: neither their means nor their smoothness
+    reach across sequences, so each gets the fit it would get alone."""
+    s = subject.config.size
+    cfg = FitConfig(rigid_iters=10, pose_iters=20, silhouette_iters=10)
+    m = open_body_model()
+    betas = np.zeros(m.n_betas, np.float32)
+    spans = [(0, 5), (3, 11), (11, 12)]
+    seqs = [(subject.keypoints[a:b], subject.mask[a:b], None) for a, b in spans]
+    together = fit_bodies(m, seqs, s, cfg, betas)
+    for (kp, mask, _), fit in zip(seqs, together):
+        alone = fit_body(m, kp, s, mask, cfg=cfg, betas=betas)
+        assert fit.pose.shape == alone.pose.shape
+        np.testing.assert_allclose(fit.pose, alone.pose, atol=1e-5)
+        np.testing.assert_allclose(fit.transl, alone.transl, atol=1e-5)
+        np.testing.assert_allclose(fit.error, alone.error, atol=1e-4)
+    with pytest.raises(ValueError, match="fixed shape"):
+        fit_bodies(m, seqs, s, cfg)

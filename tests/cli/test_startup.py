@@ -1,0 +1,53 @@
+"""The CLI starts without the heavy libraries: each command imports what it needs when it
+runs, so `ptx --help`, `ptx status` and `ptx methods` answer at once."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+HEAVY = ("torch", "mediapipe", "numba", "cv2", "scipy", "av")
+
+
+def _loaded_after(code: str, tmp_path: Path) -> list[str]:
+    """The heavy modules in ``sys.modules`` after running ``code`` in a fresh process."""
+    probe = f"{code}\nimport sys\nprint(sorted(m for m in {HEAVY!r} if m in sys.modules))\n"
+    env = {"PYTHONPATH": str(ROOT), "PATH": "", "HOME": str(tmp_path), "COLUMNS": "100"}
+    out = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, env=env, cwd=tmp_path
+    )
+    assert out.returncode == 0, out.stderr
+    return eval(out.stdout.strip().splitlines()[-1])
+
+
+def test_importing_the_cli_loads_no_heavy_library(tmp_path):
+    assert _loaded_after("import ptx.cli.main", tmp_path) == []
+
+
+@pytest.mark.parametrize(
+    "argv", [["--help"], ["methods"], ["status", "-w", "ws"], ["prepare", "--help"]]
+)
+def test_light_commands_load_no_heavy_library(tmp_path, argv):
+    (tmp_path / "ws").mkdir()
+    code = (
+        "import contextlib, io\nfrom ptx.cli.main import run\n"
+        f"with contextlib.redirect_stdout(io.StringIO()) as buf:\n    code = run({argv!r})\n"
+        "assert code == 0, (code, buf.getvalue())\n"
+    )
+    assert _loaded_after(code, tmp_path) == []
+
+
+def test_a_command_still_gets_its_libraries(tmp_path):
+    """The lazy imports really happen: `ptx synth` renders a clip (torch body model)."""
+    code = (
+        "import contextlib, io\nfrom ptx.cli.main import run\n"
+        "with contextlib.redirect_stdout(io.StringIO()):\n"
+        "    code = run(['synth', 'c.mp4', '--frames', '4', '--size', '32'])\n"
+        "assert code == 0, code\n"
+    )
+    assert "torch" in _loaded_after(code, tmp_path)
+    assert (tmp_path / "c.mp4").is_file()
