@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
+from typing import Any
 
 import typer
 from rich.console import Console
@@ -18,7 +19,6 @@ from ptx.cache.workspace import default_workspace
 from ptx.cli.ranks import other_rank
 from ptx.cli.reporting import err_console, out_console, progress_bar
 from ptx.errors import InputError
-from ptx.training.log import NullTrainReporter
 
 SHOWN = 7
 """Losses shown in the progress line, at most (all of them go to log.csv)."""
@@ -70,10 +70,12 @@ def _overrides(items: list[str]) -> dict[str, str]:
     return out
 
 
-def train_reporter() -> RichTrainReporter | LineProgress | NullTrainReporter:
+def train_reporter() -> RichTrainReporter | LineProgress | Any:
     """A progress bar on a terminal; plain lines every few seconds in logs and pipes;
     nothing on torchrun's ranks other than 0."""
     if other_rank():
+        from ptx.training.log import NullTrainReporter  # torch: only when training runs
+
         return NullTrainReporter()
     return RichTrainReporter() if err_console.is_terminal else LineProgress()
 

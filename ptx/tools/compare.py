@@ -21,14 +21,15 @@ from __future__ import annotations
 import datetime as _dt
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ptx.cache.workspace import Workspace, validate_name
 from ptx.errors import InputError
 from ptx.methods.registry import get_method
-from ptx.perform.score import ScoreResult, score
-from ptx.training.log import TrainReporter
-from ptx.training.run import train
+
+if TYPE_CHECKING:  # torch and OpenCV load when a comparison runs, not with the CLI
+    from ptx.perform.score import ScoreResult
+    from ptx.training.log import TrainReporter
 
 PAPER_TABLE_1: dict[str, dict[str, float]] = {
     "LWG": {"ssim": 0.821, "r_ssim": 0.823, "psnr": 32.58, "r_psnr": 32.44,
@@ -142,6 +143,9 @@ def compare(
     method has is an error); ``picture`` is the PNG to write (default
     ``<workspace>/outputs/compare-<subject>.png``); ``reporter(method)`` gives a training
     progress reporter for each method."""
+    from ptx.perform.score import score
+    from ptx.training.run import train
+
     validate_name(subject)
     ws.subject(subject)
     names = [get_method(m).name for m in methods]
