@@ -26,6 +26,10 @@ Markdown table; a sheet of the synthetic held-out dance (truth | each variant) g
 ``results/ren-ablation-synthetic.png``.
 
     python benchmarks/bench_ren_ablation.py [--steps 240] [--threads 1] [--keep DIR]
+                                            [--only synthetic|real] [--real-variants a,b]
+
+``--only real`` writes ``results/ren_ablation_real.json`` (so the two subjects can run as
+two processes at once).
 """
 
 from __future__ import annotations
@@ -212,7 +216,7 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--steps", type=int, default=240)
     ap.add_argument("--threads", type=int, default=1)
-    ap.add_argument("--real-variants", default="baseline,+stage2")
+    ap.add_argument("--real-variants", default="baseline,+aug,+unpaired,+stage2")
     ap.add_argument("--only", choices=("synthetic", "real"))
     ap.add_argument("--keep", type=Path)
     args = ap.parse_args()
@@ -259,7 +263,8 @@ def main() -> None:
             parts.append(markdown(f"real ({REAL.name}, held-out tail)", table))
             print(parts[-1], flush=True)
         results["markdown"] = "\n\n".join(parts)
-        print(f"-> {write_result('ren_ablation', results)}")
+        name = "ren_ablation" + ("_real" if args.only == "real" else "")
+        print(f"-> {write_result(name, results)}")
     finally:
         if args.keep is None:
             shutil.rmtree(tmp, ignore_errors=True)
