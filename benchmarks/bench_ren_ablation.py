@@ -25,7 +25,7 @@ FID need weights that are absent here. Writes ``results/ren_ablation.json`` and 
 Markdown table; a sheet of the synthetic held-out dance (truth | each variant) goes to
 ``results/ren-ablation-synthetic.png``.
 
-    python benchmarks/bench_ren_ablation.py [--steps 240] [--threads 1] [--keep DIR]
+    python benchmarks/bench_ren_ablation.py [--steps 240] [--size 32] [--threads 1] [--keep DIR]
                                             [--only synthetic|real] [--real-variants a,b]
 
 ``--only real`` writes ``results/ren_ablation_real.json`` (so the two subjects can run as
@@ -148,13 +148,15 @@ def _load() -> list[float]:
     return [round(v, 2) for v in os.getloadavg()]
 
 
-def run_subject(ws: Workspace, subject: str, evals: dict, steps: int, threads: int,
-                only: list[str] | None = None) -> dict:  # fmt: skip
+def run_subject(ws: Workspace, subject: str, evals: dict, args, only: list[str] | None = None,
+                save=None) -> dict:  # fmt: skip
+    """Train and score each variant; ``save(table)`` after each (partial results survive)."""
+    steps, threads = args.steps, args.threads
     table = {}
     for name, extra in variants(steps).items():
         if only and name not in only:
             continue
-        over = {**extra, "threads": threads, "tensorboard": False, "device": "cpu",
+        over = {**extra, "size": args.size, "threads": threads, "tensorboard": False, "device": "cpu",
                 "eval_every": 0, "sample_every": 0, "checkpoint_every": 10**6, "seed": 0}  # fmt: skip
         if "unpaired" in extra:
             over["unpaired"] = "bank-dance,bank-walk"
@@ -168,6 +170,8 @@ def run_subject(ws: Workspace, subject: str, evals: dict, steps: int, threads: i
         print(name, {k: v for k, v in row.items() if not isinstance(v, dict)},
               {k: {a: b for a, b in v.items() if a != "_pictures"} for k, v in row.items()
                if isinstance(v, dict)}, flush=True)  # fmt: skip
+        if save is not None:
+            save(table)
     return table
 
 
@@ -216,6 +220,7 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--steps", type=int, default=240)
     ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--size", type=int, default=32, help="training frame's long side")
     ap.add_argument("--real-variants", default="baseline,+aug,+unpaired,+stage2")
     ap.add_argument("--only", choices=("synthetic", "real"))
     ap.add_argument("--keep", type=Path)
@@ -223,7 +228,17 @@ def main() -> None:
     torch.set_num_threads(args.threads)
     tmp = args.keep or Path(tempfile.mkdtemp(prefix="ptx-bench-ren-"))
     os.environ.setdefault("PTX_WEIGHTS", str(Path.home() / ".cache" / "ptx" / "weights"))
-    results: dict = {"steps": args.steps, "threads": args.threads, "variants": variants(args.steps)}
+    results: dict = {"steps": args.steps, "threads": args.threads, "size": args.size,
+                     "variants": variants(args.steps)}  # fmt: skip
+    name = "ren_ablation" + ("_real" if args.only == "real" else "")
+
+    def save(key: str, extra: dict | None = None):
+        def write(table: dict) -> None:
+            results[key] = strip(table) | (extra or {})
+            write_result(name, results)
+
+        return write
+
     parts = []
     try:
         tmp.mkdir(parents=True, exist_ok=True)
@@ -248,7 +263,7 @@ def main() -> None:
                 _prepare(ws, hv, subject)
                 evals[label] = (subject, False)
             results["prepare_s"] = time.perf_counter() - t0
-            table = run_subject(ws, "synthetic", evals, args.steps, args.threads)
+            table = run_subject(ws, "synthetic", evals, args, save=save("synthetic"))
             sheet(table, "new dance", RESULTS / "ren-ablation-synthetic.png",
                   _truth(ws, "held-dance"))  # fmt: skip
             results["synthetic"] = strip(table)
@@ -258,12 +273,11 @@ def main() -> None:
             prepare_video(REAL, ws, "real", {"crop": {"size": CROP}, "fit": dict(FAST_FIT)})
             evals = {"held-out tail": ("real", True)}
             only = [s.strip() for s in args.real_variants.split(",") if s.strip()]
-            table = run_subject(ws, "real", evals, args.steps, args.threads, only)
+            table = run_subject(ws, "real", evals, args, only, save("real", {"clip": REAL.name}))
             results["real"] = strip(table) | {"clip": REAL.name}
             parts.append(markdown(f"real ({REAL.name}, held-out tail)", table))
             print(parts[-1], flush=True)
         results["markdown"] = "\n\n".join(parts)
-        name = "ren_ablation" + ("_real" if args.only == "real" else "")
         print(f"-> {write_result(name, results)}")
     finally:
         if args.keep is None:

@@ -1,4 +1,4 @@
-"""Ren et al., "Human Motion Transfer from Poses in the Wild" (ECCV 2020 workshops; seed
+"""Ren et al., "Human Motion Transfer from Poses in the Wild" (2020; seed
 001), written for ptx from the paper's text as ``papers/methods.md`` (a) gathers it: a
 person-specific pose-to-video translator made robust to poses unlike the training video.
 
@@ -56,7 +56,7 @@ def _build_renderer(
 METHOD = Method(
     name="ren",
     kind=PERSON,
-    paper="Ren et al., Human Motion Transfer from Poses in the Wild (ECCV-W 2020)",
+    paper="Ren et al., Human Motion Transfer from Poses in the Wild (2020)",
     summary="limb maps over t-2..t+2 -> foreground + alpha, pose augmentation, unpaired "
     "poses, two stages, temporal discriminator",
     config=RenConfig,
