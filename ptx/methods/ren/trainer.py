@@ -118,7 +118,9 @@ class RenTrainer:
     def phase(self, step: int) -> str:
         if step < self.cfg.coarse_steps:
             return "coarse"
-        return "stage1" if step < self.cfg.coarse_steps + self.cfg.steps else "stage2"
+        if not self.cfg.stage2 or step < self.cfg.coarse_steps + self.cfg.steps:
+            return "stage1"
+        return "stage2"
 
     def lr(self) -> float:
         return float(self.opt["g2" if self._stage == 2 else "g1"].param_groups[0]["lr"])
