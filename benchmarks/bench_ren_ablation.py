@@ -199,11 +199,12 @@ def sheet(table: dict, label: str, path: Path, truth: np.ndarray) -> None:
     for row in table.values():
         rows.append(np.concatenate(list(row[label]["_pictures"][pick]), axis=1))
     img = np.concatenate(rows, axis=0)
+    img = cv2.resize(img, None, fx=3, fy=3, interpolation=cv2.INTER_NEAREST)  # 32 px frames
     cv2.imwrite(str(path), cv2.cvtColor(img, cv2.COLOR_RGB2BGR))
 
 
-def _truth(ws: Workspace, subject: str) -> np.ndarray:
-    cfg = REN.resolve_config("tiny", {"holdout": 0.0, "device": "cpu"})
+def _truth(ws: Workspace, subject: str, size: int) -> np.ndarray:
+    cfg = REN.resolve_config("tiny", {"holdout": 0.0, "device": "cpu", "size": size})
     data = load_subject_data(ws, [subject], REN, cfg)
     mask = data.arrays["mask"].float() / 255.0
     solid = torch.tensor([0.0, 255.0, 0.0]).view(1, 3, 1, 1)
@@ -265,7 +266,7 @@ def main() -> None:
             results["prepare_s"] = time.perf_counter() - t0
             table = run_subject(ws, "synthetic", evals, args, save=save("synthetic"))
             sheet(table, "new dance", RESULTS / "ren-ablation-synthetic.png",
-                  _truth(ws, "held-dance"))  # fmt: skip
+                  _truth(ws, "held-dance", args.size))  # fmt: skip
             results["synthetic"] = strip(table)
             parts.append(markdown("synthetic (ptx synth dance, seed 0)", table))
             print(parts[-1], flush=True)
