@@ -16,6 +16,7 @@ from ptx.errors import InputError
 from ptx.methods.base import RenderInputs
 from ptx.methods.registry import METHODS, get_method
 from ptx.methods.ren.model import RenInference, RenNets
+from ptx.methods.ren.posebank import fit_to, read_bank
 from ptx.methods.ren.poses import augment, drop_limbs
 from ptx.nn.losses import psnr
 from ptx.training.load import load_subject_data
@@ -198,3 +199,26 @@ def test_a_tiny_run_learns(tmp_path, monkeypatch):
         out, _ = model(RenderInputs(b.pose, {}, b.video, background=solid), None)
         scores.append(float(psnr(out.output, b.real * mask + solid * (1 - mask)).mean()))
     assert scores[1] >= scores[0] + 3.0, scores
+
+
+def test_the_bank_reads_subjects_video_ids_and_prepared_files(toy_ws, tmp_path):
+    add_toy_subject(toy_ws, "other", frames=14, size=32, seed=4)
+    by_subject = read_bank(toy_ws, ["other"], (16, 16))
+    by_id = read_bank(toy_ws, ["video-other"], (16, 16))
+    assert by_subject.names == by_id.names == ["video-other"]
+    assert by_subject.keypoints.shape == (14, 25, 3)
+    # keypoints resized from the video's 32 px frame to the run's 16 px frame
+    toy = make_toy_subject(frames=14, size=32, seed=4).keypoints
+    assert torch.allclose(by_id.keypoints[..., :2], torch.from_numpy(toy[..., :2]).float() / 2)
+    # fitted to the subject: the same median height and centre
+    target = by_id.keypoints.clone()
+    target[..., :2] = target[..., :2] * 1.5 + 3.0
+    fitted = fit_to(by_id, target)
+    assert torch.allclose(fitted.keypoints[..., :2], target[..., :2], atol=1e-3)
+    torch.manual_seed(0)
+    runs = fitted.sample(3, 11)
+    assert runs.shape == (3, 11, 25, 3)
+    stranger = tmp_path / "not-prepared.mp4"
+    stranger.write_bytes(b"not a video")
+    with pytest.raises(InputError, match="not prepared in this workspace"):
+        read_bank(toy_ws, [str(stranger)], (16, 16))
