@@ -40,13 +40,14 @@ def child(spec: dict[str, Any]) -> None:
     from ptx.methods.registry import METHODS
 
     plan = Plan(**spec["plan"])
-    plan.subject_frames = min(plan.subject_frames, 8)  # toy arrays: enough for a batch
+    method = METHODS[spec["method"]]
+    # toy arrays: enough for a batch of the method's clips (ren's hold 11 frames)
+    plan.subject_frames = min(plan.subject_frames, max(8, method.clip + 4))
     if plan.threads:
         torch.set_num_threads(plan.threads)
     device = torch.device(spec["device"])
     gate = Path(spec["gate"])
     ctx = Context(plan, Clock(plan.budget_s), device, gate, gate)  # no subject: toy arrays
-    method = METHODS[spec["method"]]
     cfg = config(ctx, method, spec["preset"], compile=spec["compile"])
     data = load(ctx, method, cfg)
     if ctx.cuda:

@@ -26,10 +26,10 @@ def _inputs(data: Any, method: Method, cfg: Any, n: int, device) -> RenderInputs
     """n frames' inputs (frames cycled when the subject has fewer), on ``device``."""
     ids = torch.arange(n) % int(data.arrays["frames"].shape[0])
     b = data.images(ids, device)
-    own = {
+    own = {  # keypoints live beside the image arrays (edn's face boxes read them)
         k: (data.keypoints[ids] if k == "keypoints" else data.take(k, ids)).to(device)
         for k in method.render_arrays(cfg)
-    }  # keypoints (edn's face boxes) are kept beside the image arrays
+    }
     return RenderInputs(b.pose, own, b.video, None)
 
 

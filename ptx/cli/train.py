@@ -118,6 +118,11 @@ def train(
         "--holdout-subjects",
         help="Hold out the last N subjects: whole people never trained on (one-shot methods).",
     ),
+    unpaired: str | None = typer.Option(
+        None,
+        "--unpaired",
+        help="ren: subjects or prepared videos (a,b) whose poses train the unpaired branch.",
+    ),
     workspace: Path | None = typer.Option(
         None,
         "--workspace",
@@ -130,7 +135,10 @@ def train(
     from ptx.api import train as api_train
 
     reporter = train_reporter()
-    common = dict(method=method, preset=preset, steps=steps, settings=_overrides(set_),
+    settings = _overrides(set_)
+    if unpaired is not None:
+        settings["unpaired"] = unpaired  # a setting of the methods that have one (ren)
+    common = dict(method=method, preset=preset, steps=steps, settings=settings,
                   config=config, device=device, workspace=workspace or default_workspace(),
                   progress=reporter)  # fmt: skip
     if pretrain:

@@ -8,13 +8,14 @@ nothing registers itself by being imported.
 from __future__ import annotations
 
 from ptx.errors import InputError
-from ptx.methods import d2g, dwnet, edn, tna
+from ptx.methods import d2g, dwnet, edn, ren, tna
 from ptx.methods.base import Method
 
 METHODS: dict[str, Method] = {
     "d2g": d2g.METHOD,
     "tna": tna.METHOD,
     "edn": edn.METHOD,
+    "ren": ren.METHOD,
     "dwnet": dwnet.METHOD,
 }
 
