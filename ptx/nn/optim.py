@@ -25,6 +25,25 @@ class LinearDecay:
         return max(0.0, 1.0 - (step - begin) / (self.total - begin))
 
 
+def apply_losses(
+    opt: torch.optim.Optimizer,
+    terms: dict[str, torch.Tensor],
+    weights: dict[str, float],
+    step: int,
+) -> dict[str, float]:
+    """One optimiser step on the weighted sum of ``terms`` (stopped by
+    :func:`check_finite` before anything is applied); returns each term's value and
+    ``g_total``."""
+    total = sum(weights[k] * v.float() for k, v in terms.items())
+    check_finite(step, total, terms)
+    opt.zero_grad(set_to_none=True)
+    total.backward()
+    opt.step()
+    values = {k: float(v.detach()) for k, v in terms.items()}
+    values["g_total"] = float(total.detach())
+    return values
+
+
 def check_finite(step: int, total: torch.Tensor, terms: dict[str, torch.Tensor]) -> None:
     """Raise NonFiniteLoss (naming the first bad term) unless ``total`` is finite."""
     if bool(torch.isfinite(total)):

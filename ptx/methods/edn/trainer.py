@@ -39,7 +39,7 @@ from ptx.methods.edn.model import LABEL, EDNGenerator, FaceRefiner
 from ptx.nn import losses as NL
 from ptx.nn.discriminator import MultiScaleDiscriminator
 from ptx.nn.face import crop
-from ptx.nn.optim import LinearDecay, autocast, check_finite, requires_grad
+from ptx.nn.optim import LinearDecay, apply_losses, autocast, check_finite, requires_grad
 from ptx.nn.pix2pixhd import half, pix2pixhd_init
 
 
@@ -211,7 +211,7 @@ class EDNTrainer:
             i1 = gen(x1, i0)
             fake_pair = torch.cat([i0, i1], 1)
             self._frame_losses(cond, real_pair, fake_pair, (i0, i1), (r0, r1), terms, weights)
-        values = self._apply(self.opt_g, terms, weights, step)
+        values = apply_losses(self.opt_g, terms, weights, step)
         values["d"] = self._update_d(
             self.D_run, self.D, self.opt_d, cond, real_pair, fake_pair, self.cfg.d_scales, step
         )
@@ -249,22 +249,12 @@ class EDNTrainer:
                 name, rec, weight = self._rec(faces, reals)
                 terms[f"face_{name}"] = rec
                 weights.update(face_gan=cfg.w_gan, **{f"face_{name}": cfg.w_face_rec * weight})
-        values = self._apply(self.opt_f, terms, weights, step)
+        values = apply_losses(self.opt_f, terms, weights, step)
         if len(faces):
             values["face_d"] = self._update_d(
                 self.FD_run, self.FD, self.opt_fd, labels, reals, faces, 1, step
             )
         self._advance(self.sched[2:])
-        return values
-
-    def _apply(self, opt, terms, weights, step: int) -> dict[str, float]:
-        total = sum(weights[k] * v.float() for k, v in terms.items())
-        check_finite(step, total, terms)
-        opt.zero_grad(set_to_none=True)
-        total.backward()
-        opt.step()
-        values = {k: float(v.detach()) for k, v in terms.items()}
-        values["g_total"] = float(total.detach())
         return values
 
     @staticmethod

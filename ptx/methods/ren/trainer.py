@@ -41,7 +41,7 @@ from ptx.methods.ren.posebank import BODY_JOINTS, PoseBank, fit_to, read_bank
 from ptx.methods.ren.poses import augment, draw, drop_limbs, limb_channels, scaled, windows
 from ptx.nn import losses as NL
 from ptx.nn.discriminator import MultiScaleDiscriminator
-from ptx.nn.optim import LinearDecay, autocast, check_finite, requires_grad
+from ptx.nn.optim import LinearDecay, apply_losses, autocast, check_finite, requires_grad
 from ptx.nn.pix2pixhd import half, pix2pixhd_init
 
 CLIP = 11
@@ -196,7 +196,7 @@ class RenTrainer:
             x_wild = windows(wmaps, out_at, offs) if wild is not None else None
             self._g_losses(ds, cond, x_real, tgt, pic, x_wild, pic_w, terms, weights)
             terms["mask"], weights["mask"] = NL.mask_loss(alpha_of(raw), mask), cfg.w_mask
-        values = self._apply(self.opt[opt_g], terms, weights, step)
+        values = apply_losses(self.opt[opt_g], terms, weights, step)
         values["d"] = self._update_d(
             ds, self.opt[opt_d], cond, x_real, tgt, pic, x_wild, pic_w, step
         )
@@ -272,16 +272,6 @@ class RenTrainer:
         loss.backward()
         opt.step()
         return float(loss.detach())
-
-    def _apply(self, opt, terms, weights, step: int) -> dict[str, float]:
-        total = sum(weights[k] * v.float() for k, v in terms.items())
-        check_finite(step, total, terms)
-        opt.zero_grad(set_to_none=True)
-        total.backward()
-        opt.step()
-        values = {k: float(v.detach()) for k, v in terms.items()}
-        values["g_total"] = float(total.detach())
-        return values
 
     # --- evaluation ---------------------------------------------------------------------
     @torch.no_grad()
