@@ -20,12 +20,19 @@ from ptx.cache.workspace import Workspace
 def start_prepare(video: Path, ws: Path) -> subprocess.Popen:
     env = {**os.environ, "PTX_CHUNK_FRAMES": "2", "PTX_WORKSPACE": str(ws)}
     cmd = [sys.executable, "-m", "ptx.cli.main", "prepare", str(video), "--until", "extract"]
-    # the child runs at the lowest priority: on a busy machine the watching test must not be
-    # starved while the child extracts the rest of the clip before it can be interrupted
     return subprocess.Popen(
-        cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-        preexec_fn=lambda: os.nice(19),
+        cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, preexec_fn=_as_from_a_shell,
     )  # fmt: skip
+
+
+def _as_from_a_shell() -> None:
+    """The child starts as a command typed in a terminal would: Ctrl-C neither ignored nor
+    blocked (whatever earlier tests left in this process, which the child would inherit),
+    and at the lowest priority, so that on a busy machine the watching test is not starved
+    while the child extracts the rest of the clip before it can be interrupted."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, [signal.SIGINT])
+    os.nice(19)
 
 
 def wait_for_chunks(ws: Path, proc: subprocess.Popen, at_least: int) -> dict:
@@ -94,7 +101,8 @@ def test_ctrl_c_says_how_to_resume(long_clip, tmp_path):
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=30)
     text = err.decode()
-    assert proc.returncode == 130, text
+    state = (signal.getsignal(signal.SIGINT), signal.pthread_sigmask(signal.SIG_BLOCK, []))
+    assert proc.returncode == 130, f"{text} (this process's SIGINT handler and mask: {state})"
     assert "Traceback" not in text
     assert "Interrupted during stage 'extract'" in text and "resume" in text
     assert extract_record(ws)["status"] == "partial"
