@@ -55,3 +55,25 @@ def test_use_cpu_threads_sets_torch(machine, monkeypatch):
         assert torch.get_num_threads() == 1
     finally:
         torch.set_num_threads(before)
+
+
+def test_training_records_the_thread_count_it_chose_so_a_resume_keeps_it(monkeypatch):
+    import torch
+
+    from ptx.methods.registry import get_method
+    from ptx.training.run import _prepare_device
+
+    before = torch.get_num_threads()
+    try:
+        for n in (1, 2):
+            monkeypatch.setenv(devices.THREADS_ENV, str(n))
+            cfg = get_method("d2g").resolve_config("tiny", {"device": "cpu"})
+            assert cfg.threads == 0
+            _prepare_device(cfg)
+            assert cfg.threads == n == torch.get_num_threads()  # saved with the run's config
+        monkeypatch.setenv(devices.THREADS_ENV, "1")
+        resumed = get_method("d2g").resolve_config("tiny", {"device": "cpu", "threads": 2})
+        _prepare_device(resumed)  # a saved count wins over the machine's current choice
+        assert resumed.threads == 2 == torch.get_num_threads()
+    finally:
+        torch.set_num_threads(before)

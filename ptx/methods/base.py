@@ -99,7 +99,8 @@ class MethodConfig:
     """Ask torch for deterministic kernels."""
     threads: int = 0
     """CPU threads for torch (0: ``PTX_THREADS``, else the cores free when training starts;
-    ``ptx.devices.cpu_threads``)."""
+    ``ptx.devices.cpu_threads``). The count used is saved with the run and a resume keeps it
+    (results depend on it in their last bits); set it for runs that must match each other."""
     # --- logging ------------------------------------------------------------------------
     log_every: int = 10
     """Steps between rows of the CSV log and TensorBoard scalars."""

@@ -75,9 +75,13 @@ def _video_info(data: TrainData) -> list[dict[str, Any]]:
 
 
 def _prepare_device(cfg: Any) -> torch.device:
+    """The training device; on the CPU, torch's thread count. A count chosen from the free
+    cores (``threads`` = 0) is written into ``cfg``, so the run's config records it and a
+    resume uses the same count: gradients summed by another number of threads differ in
+    their last bits, and a resume must continue bit for bit."""
     device = resolve_device(cfg.device)
     if device.type == "cpu":
-        use_cpu_threads(cfg.threads or None)
+        cfg.threads = use_cpu_threads(cfg.threads or None)
     if cfg.deterministic:
         torch.use_deterministic_algorithms(True, warn_only=True)
     return device
