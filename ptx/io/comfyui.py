@@ -26,9 +26,7 @@ import numpy as np
 
 from ptx.cache.atomic import atomic_write_bytes
 from ptx.errors import InputError
-from ptx.io.openpose import COCO_18_TO_BODY_25, follow_person, pose_to_body25
-
-HAND_POINTS = 21
+from ptx.io.openpose import COCO_18_TO_BODY_25, follow_people
 
 
 @dataclass
@@ -93,13 +91,6 @@ def is_comfyui(data: object) -> bool:
     return isinstance(first, dict) and "people" in first and "canvas_width" in first
 
 
-def _hand(values: list[float] | None) -> np.ndarray:
-    arr = np.asarray(values or [], np.float32)
-    if arr.size != 3 * HAND_POINTS:
-        return np.zeros((HAND_POINTS, 3), np.float32)
-    return arr.reshape(HAND_POINTS, 3).copy()
-
-
 def read_comfyui(path: Path | str, hands: bool = False) -> PoseSequence:
     """Read a POSE_KEYPOINT file (see the module docstring); with several people in a frame
     the one nearest the person followed before is kept."""
@@ -116,23 +107,12 @@ def read_comfyui(path: Path | str, hands: bool = False) -> PoseSequence:
             "Expected a list of {people, canvas_width, canvas_height} frames.",
         )
     width, height = int(data[0]["canvas_width"]), int(data[0]["canvas_height"])
-    k = 67 if hands else 25
-    kp = np.zeros((len(data), k, 3), np.float32)
-    people = np.zeros(len(data), np.int64)
-    previous = None
-    for t, frame in enumerate(data):
-        persons = frame.get("people") or []
-        people[t] = len(persons)
-        candidates = []
-        for person in persons:
-            joints = pose_to_body25(person.get("pose_keypoints_2d") or [0.0] * 54, path)
-            if hands:
-                left = _hand(person.get("hand_left_keypoints_2d"))
-                right = _hand(person.get("hand_right_keypoints_2d"))
-                joints = np.concatenate([joints, left, right])
-            candidates.append(joints)
-        if candidates:
-            kp[t] = previous = follow_person(candidates, previous)
+    frames = (  # a person drawn without body joints counts, as an empty COCO-18 pose
+        ([{**p, "pose_keypoints_2d": p.get("pose_keypoints_2d") or [0.0] * 54}
+          for p in frame.get("people") or []], path)
+        for frame in data
+    )  # fmt: skip
+    kp, people = follow_people(frames, len(data), hands)
     present = kp[..., 2] > 0
     if present.any() and kp[..., :2][present].max() <= 1.0 and max(width, height) > 1:
         kp[..., 0] *= width

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -92,7 +93,9 @@ def write_openpose_frames(
     return paths
 
 
-def _person_to_body25(values: list[float], path: Path | str) -> np.ndarray:
+def pose_to_body25(values: list[float], where: Path | str) -> np.ndarray:
+    """One person's ``pose_keypoints_2d`` (BODY_25: 75 values, COCO-18: 54) as float32
+    (25, 3) in BODY_25 order; ``where`` names the file in errors."""
     arr = np.asarray(values, dtype=np.float32)
     if arr.size == 75:
         out = arr.reshape(25, 3).copy()
@@ -105,7 +108,7 @@ def _person_to_body25(values: list[float], path: Path | str) -> np.ndarray:
             out[8] = [(rh[0] + lh[0]) / 2, (rh[1] + lh[1]) / 2, min(rh[2], lh[2])]
     else:
         raise InputError(
-            f"{path} has {arr.size // 3} pose joints; ptx reads BODY_25 (25) or COCO-18 (18).",
+            f"{where} has {arr.size // 3} pose joints; ptx reads BODY_25 (25) or COCO-18 (18).",
             "Export OpenPose with --model_pose BODY_25 or COCO.",
         )
     out[out[:, 2] <= 0] = 0.0
@@ -134,20 +137,9 @@ def _hand(values: list[float] | None) -> np.ndarray:
     return out
 
 
-def pose_to_body25(values: list[float], where: Path | str) -> np.ndarray:
-    """One person's ``pose_keypoints_2d`` (BODY_25: 75 values, COCO-18: 54) as float32
-    (25, 3) in BODY_25 order; ``where`` names the file in errors."""
-    return _person_to_body25(values, where)
-
-
 def follow_person(candidates: list[np.ndarray], previous: np.ndarray | None) -> np.ndarray:
-    """Of several people's keypoints (K, 3), the one nearest the person followed before,
-    else the most confident (see :func:`read_openpose_numbered`)."""
-    return _pick(candidates, previous)
-
-
-def _pick(candidates: list[np.ndarray], previous: np.ndarray | None) -> np.ndarray:
-    """The person to follow: the nearest to the previous pick, else the most confident."""
+    """Of several people's keypoints (K, 3), the one nearest the person followed before
+    (median distance of their common body joints), else the most confident."""
     if previous is not None:
         best, best_d = None, np.inf
         for joints in candidates:
@@ -160,6 +152,31 @@ def _pick(candidates: list[np.ndarray], previous: np.ndarray | None) -> np.ndarr
         if best is not None:
             return best
     return max(candidates, key=lambda j: float(j[:25, 2].sum()))
+
+
+def follow_people(
+    frames: Iterable[tuple[list[dict], Path | str]], count: int, hands: bool
+) -> tuple[np.ndarray, np.ndarray]:
+    """``count`` frames of OpenPose people (each frame: its people's dicts and the file
+    named in errors) -> (float32 (count, K, 3): the followed person (:func:`follow_person`)
+    in BODY_25 order, plus both hands (K = 67: left, then right) with ``hands``; int32
+    (count,): how many people each frame lists)."""
+    kp = np.zeros((count, 67 if hands else 25, 3), np.float32)
+    people = np.zeros(count, np.int32)
+    previous = None
+    for t, (persons, where) in enumerate(frames):
+        people[t] = len(persons)
+        candidates = []
+        for person in persons:
+            joints = pose_to_body25(person.get("pose_keypoints_2d", []), where)
+            if hands:
+                left = _hand(person.get("hand_left_keypoints_2d"))
+                right = _hand(person.get("hand_right_keypoints_2d"))
+                joints = np.concatenate([joints, left, right])
+            candidates.append(joints)
+        if candidates:
+            kp[t] = previous = follow_person(candidates, previous)
+    return kp, people
 
 
 def _load(path: Path) -> list[dict]:
@@ -191,23 +208,7 @@ def read_openpose_numbered(folder: Path | str, hands: bool = False) -> OpenPoseF
             "Point --keypoints openpose:DIR at OpenPose's --write_json folder.",
         )
     files.sort()
-    k = 67 if hands else 25
-    kp = np.zeros((len(files), k, 3), np.float32)
-    people = np.zeros(len(files), np.int32)
-    previous = None
-    for t, (_, path) in enumerate(files):
-        persons = _load(path)
-        people[t] = len(persons)
-        candidates = []
-        for person in persons:
-            joints = _person_to_body25(person.get("pose_keypoints_2d", []), path)
-            if hands:
-                left = _hand(person.get("hand_left_keypoints_2d"))
-                right = _hand(person.get("hand_right_keypoints_2d"))
-                joints = np.concatenate([joints, left, right])
-            candidates.append(joints)
-        if candidates:
-            kp[t] = previous = _pick(candidates, previous)
+    kp, people = follow_people(((_load(path), path) for _, path in files), len(files), hands)
     numbers = np.array([n for n, _ in files], np.int64)
     return OpenPoseFrames(numbers, kp, people)
 
