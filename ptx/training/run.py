@@ -74,6 +74,38 @@ def _video_info(data: TrainData) -> list[dict[str, Any]]:
     ]
 
 
+def run_info(
+    ws: Workspace,
+    m: Method,
+    cfg: Any,
+    data: Any,
+    videos: list[dict[str, Any]],
+    preset: str,
+    overrides: dict[str, Any],
+    notes: list[str],
+    people: dict[str, Any],
+    **extra: Any,
+) -> dict[str, Any]:
+    """A new run's ``config.yaml``: the method, ``people`` (who it trains on), the preset
+    and overrides, the videos with their frame and canonical frame, ``extra`` fields, the
+    record tokens of the inputs it reads, and the resolved settings."""
+    return {
+        "method": m.name,
+        **people,
+        "preset": preset,
+        "overrides": {k: str(v) for k, v in overrides.items()},
+        "ptx_version": __version__,
+        "created": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
+        "notes": notes,
+        "videos": videos,
+        "frame": list(data.frame),
+        "canonical": list(data.canonical or data.frame),
+        **extra,
+        "inputs": record_tokens(ws, [v["video"] for v in videos], stages_read(m, cfg)),
+        "config": dataclasses.asdict(cfg),
+    }
+
+
 def _prepare_device(cfg: Any) -> torch.device:
     """The training device; on the CPU, torch's thread count. A count chosen from the free
     cores (``threads`` = 0) is written into ``cfg``, so the run's config records it and a
@@ -130,24 +162,9 @@ def train(
     run_dir = shared_path(lambda: claim_run_dir(ws, subject, m.name), rank, world)
     videos = _video_info(data)
     if rank == 0:
-        write_run_config(
-            run_dir,
-            {
-                "method": m.name,
-                "subject": subject,
-                "subjects": [subject],
-                "preset": preset,
-                "overrides": {k: str(v) for k, v in overrides.items()},
-                "ptx_version": __version__,
-                "created": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
-                "notes": notes,
-                "videos": videos,
-                "frame": list(data.frame),
-                "canonical": list(data.canonical or data.frame),
-                "inputs": record_tokens(ws, [v["video"] for v in videos], stages_read(m, cfg)),
-                "config": dataclasses.asdict(cfg),
-            },
-        )
+        people = {"subject": subject, "subjects": [subject]}
+        info = run_info(ws, m, cfg, data, videos, preset, overrides, notes, people)
+        write_run_config(run_dir, info)
     meta = {"subject": subject, "videos": videos, "notes": notes}
     with rank_zero_lock(lambda: _lock(run_dir), rank):
         return run_training(

@@ -10,19 +10,15 @@ checkpoint with its saved subjects and settings.
 
 from __future__ import annotations
 
-import dataclasses
-import datetime as _dt
 from pathlib import Path
 from typing import Any
 
-from ptx import __version__
 from ptx.cache.checkpoints import load_checkpoint, resolve_checkpoint
 from ptx.cache.runs import (
     SHARED,
     changed_inputs,
     claim_run_dir,
     read_run_config,
-    record_tokens,
     write_run_config,
 )
 from ptx.cache.store import VideoStore
@@ -30,10 +26,10 @@ from ptx.cache.workspace import Workspace, validate_name
 from ptx.errors import InputError, StageError
 from ptx.methods.base import ONE_SHOT, Method, TrainSetup
 from ptx.methods.registry import get_method
-from ptx.training.load import check_video_arrays, needs, stages_read
+from ptx.training.load import check_video_arrays, needs
 from ptx.training.log import TrainReporter
 from ptx.training.loop import TrainResult, run_training
-from ptx.training.run import _lock, _prepare_device, _resumed_config, perceptual_loss
+from ptx.training.run import _lock, _prepare_device, _resumed_config, perceptual_loss, run_info
 from ptx.training.shared_data import DEFAULT_BUDGET_MB, SharedData, SharedVideo, split_counts
 
 
@@ -173,26 +169,11 @@ def train_shared(
     ]
     run_dir = claim_run_dir(ws, SHARED, m.name)
     videos = _video_info(data)
-    write_run_config(
-        run_dir,
-        {
-            "method": m.name,
-            "kind": m.kind,
-            "subjects": trained,
-            "holdout_subjects": heldout,
-            "preset": preset,
-            "overrides": {k: str(v) for k, v in overrides.items()},
-            "ptx_version": __version__,
-            "created": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
-            "notes": notes,
-            "videos": videos,
-            "frame": list(data.frame),
-            "canonical": list(data.canonical or data.frame),
-            "data_budget_mb": budget,
-            "inputs": record_tokens(ws, [v["video"] for v in videos], stages_read(m, cfg)),
-            "config": dataclasses.asdict(cfg),
-        },
+    people = {"kind": m.kind, "subjects": trained, "holdout_subjects": heldout}
+    info = run_info(
+        ws, m, cfg, data, videos, preset, overrides, notes, people, data_budget_mb=budget
     )
+    write_run_config(run_dir, info)
     meta = {"subjects": trained, "holdout_subjects": heldout, "videos": videos, "notes": notes}
     with _lock(run_dir):
         return run_training(
