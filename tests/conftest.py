@@ -23,6 +23,9 @@ def _isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("PTX_WEIGHTS", str(tmp_path / "weights"))
     monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))  # no real hub cache either
     monkeypatch.delenv("PTX_CHUNK_FRAMES", raising=False)
+    # torch's own default, a thread per core, fixed for the whole run: ptx's default follows
+    # the load, and tests that compare two trainings bit for bit need the same count in both
+    monkeypatch.setenv("PTX_THREADS", str(len(os.sched_getaffinity(0))))
 
 
 @pytest.fixture
