@@ -47,6 +47,16 @@ def score_command(
         None, "--report", help="Folder for the challenging-pose strip and PSNR plot."
     ),
     device: str = typer.Option("auto", help="auto, cpu or cuda."),
+    pairs: int = typer.Option(
+        4, "--pairs", min=0, help="One-shot runs: cross-person pairs of held-out people."
+    ),
+    pair_seed: int = typer.Option(0, "--pair-seed", help="One-shot runs: seed of the pairs."),
+    same_motion: bool = typer.Option(
+        False,
+        "--same-motion",
+        help="One-shot runs: the held-out people perform the identical motion (a synthetic "
+        "crowd), so each one's own frames are the cross-person ground truth.",
+    ),
     workspace: Path | None = workspace_option(),
 ) -> None:
     """Render SUBJECT's held-out frames and report SSIM, PSNR, R-SSIM, R-PSNR, temporal error,
@@ -54,7 +64,7 @@ def score_command(
     from ptx.api import score
 
     if subject is None:
-        _score_oneshot(run, method, device, json_out, workspace)
+        _score_oneshot(run, method, device, json_out, workspace, pairs, pair_seed, same_motion)
         return
     runs = list(compare) or [run]
     one = len(runs) == 1
@@ -128,14 +138,14 @@ def _explain(res: ScoreResult) -> None:
     )
 
 
-def _score_oneshot(run, method, device, json_out, workspace) -> None:
+def _score_oneshot(run, method, device, json_out, workspace, pairs, seed, same_motion) -> None:
     """The one-shot protocol on a one-shot run's held-out subjects."""
     from ptx.cache.workspace import Workspace, default_workspace
     from ptx.perform.oneshot_score import describe, save_oneshot_json, score_oneshot
     from ptx.perform.oneshot_transfer import resolve_shared_run
 
     ws = Workspace.open(workspace or default_workspace(), create=False)
-    res = score_oneshot(ws, resolve_shared_run(ws, run, method), device)
+    res = score_oneshot(ws, resolve_shared_run(ws, run, method), device, pairs, seed, same_motion)
     for line in describe(res):
         out_console.print(line, highlight=False)
     if json_out is not None:

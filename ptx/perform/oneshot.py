@@ -24,7 +24,7 @@ from ptx.body.meshflow import iuv_nearest_flow
 from ptx.cache.store import VideoStore
 from ptx.errors import InputError
 from ptx.methods.base import ONE_SHOT
-from ptx.nn.arrays import resize_array
+from ptx.nn.arrays import resize_array, resize_keypoints
 from ptx.nn.poselabels import unit
 from ptx.nn.warp import warp_backward
 from ptx.perform.render import LoadedModel, StoreConditions, render_conditions
@@ -101,18 +101,9 @@ def temporal_error(out: np.ndarray, real: np.ndarray) -> float:
     return float(np.abs((o[1:] - o[:-1]) - (r[1:] - r[:-1])).mean())
 
 
-@torch.inference_mode()
-def render_self(model: LoadedModel, store: VideoStore, batch: int = 8) -> SelfRendered:
-    """The one-shot protocol's renders of one prepared video (module docstring)."""
-    set_source(model, store, 0)
-    n = store.open_array("frames").shape[0]
-    if n < 2:
-        raise InputError(f"Video {store.video_id} has one frame: nothing drives it.")
-    cond = StoreConditions(store, 1, n)
-    out = np.concatenate([c.rgb for c in render_conditions(model, cond, batch=batch)])
-    real = resize_array("frames", store.read("frames", 1, n), model.frame)
-    src = source_arrays(model, store, 0)
-    iuv = resize_array("iuv", store.read("iuv", 1, n), model.frame)
+def warp_only(model: LoadedModel, src: dict[str, torch.Tensor], iuv: torch.Tensor) -> np.ndarray:
+    """The warp-only baseline: the source picture ``src`` (``source_arrays``) warped by the
+    coarse IUV grid into each driving IUV (uint8 (n, 3, H, W)); uint8 (n, H, W, 3)."""
     src_iuv = src["iuv"].permute(1, 2, 0).numpy()
     flow = torch.stack([
         torch.from_numpy(iuv_nearest_flow(src_iuv, t.permute(1, 2, 0).numpy()).flow).permute(2, 0, 1)
@@ -120,11 +111,42 @@ def render_self(model: LoadedModel, store: VideoStore, batch: int = 8) -> SelfRe
     ])  # fmt: skip
     warped, _ = warp_backward(unit(src["frames"][None]).expand(len(iuv), -1, -1, -1), flow)
     warped = ((warped.clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8)
+    return warped.permute(0, 2, 3, 1).numpy()
+
+
+def model_keypoints(model: LoadedModel, store: VideoStore, a: int, b: int) -> np.ndarray:
+    """float32 (b - a, 25, 3): the video's stored BODY_25 keypoints of frames [a, b) in
+    pixels of the model's frame (joints not found: all 0)."""
+    h, w = store.open_array("frames").shape[1:3]
+    kp = resize_keypoints(store.read("keypoints", a, b)[:, :25], (h, w), model.frame).numpy()
+    kp[kp[..., 2] <= 0] = 0.0
+    return kp
+
+
+@torch.inference_mode()
+def render_driven(
+    model: LoadedModel, source: VideoStore, driving: VideoStore, batch: int = 8
+) -> SelfRendered:
+    """``source``'s first frame animated by ``driving``'s frames 1.. (their IUV as they
+    are), at the model's frame; ``truth`` and ``mask`` are the driving video's frames."""
+    set_source(model, source, 0)
+    n = driving.open_array("frames").shape[0]
+    if n < 2:
+        raise InputError(f"Video {driving.video_id} has one frame: nothing drives it.")
+    cond = StoreConditions(driving, 1, n)
+    out = np.concatenate([c.rgb for c in render_conditions(model, cond, batch=batch)])
+    real = resize_array("frames", driving.read("frames", 1, n), model.frame)
+    iuv = resize_array("iuv", driving.read("iuv", 1, n), model.frame)
+    warped = warp_only(model, source_arrays(model, source, 0), iuv)
     mask = None
-    if store.has("mask"):
-        mask = resize_array("mask", store.read("mask", 1, n), model.frame)[:, 0].numpy()
-    hwc = lambda t: t.permute(0, 2, 3, 1).numpy()  # noqa: E731
-    return SelfRendered(out, hwc(real), hwc(warped), mask)
+    if driving.has("mask"):
+        mask = resize_array("mask", driving.read("mask", 1, n), model.frame)[:, 0].numpy()
+    return SelfRendered(out, real.permute(0, 2, 3, 1).numpy(), warped, mask)
+
+
+def render_self(model: LoadedModel, store: VideoStore, batch: int = 8) -> SelfRendered:
+    """The one-shot protocol's renders of one prepared video (module docstring)."""
+    return render_driven(model, store, store, batch)
 
 
 def self_reconstruction(model: LoadedModel, store: VideoStore, batch: int = 8) -> OneShotScores:
