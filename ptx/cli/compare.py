@@ -29,7 +29,23 @@ def _cell(name: str, value: float | None) -> str:
 
 
 def compare_command(
-    subject: str = typer.Option(..., "--subject", help="The prepared subject."),
+    subject: str | None = typer.Option(
+        None, "--subject", help="The prepared subject (person-specific methods)."
+    ),
+    one_shot: bool = typer.Option(
+        False,
+        "--one-shot",
+        help="Compare one-shot runs (--runs, default the newest of every one-shot method) on "
+        "their held-out people, with the warp-only baseline.",
+    ),
+    runs: str | None = typer.Option(None, "--runs", help="One-shot runs, comma-separated."),
+    pairs: int = typer.Option(4, "--pairs", min=0, help="One-shot: cross-person pairs."),
+    same_motion: bool = typer.Option(
+        False, "--same-motion", help="One-shot: the held-out people perform one motion."
+    ),
+    out_dir: Path | None = typer.Option(
+        None, "--out", help="One-shot: folder of the table and picture (default: outputs/)."
+    ),
     methods: str = typer.Option("d2g,tna,edn", "--methods", help="Methods, comma-separated."),
     preset: str = typer.Option("tiny", "--preset", "-p", help="tiny (CPU minutes), small, paper."),
     steps: int | None = typer.Option(
@@ -50,7 +66,13 @@ def compare_command(
     workspace: Path | None = workspace_option(),
 ) -> None:
     """Train METHODS on SUBJECT with the same budget and seed, score each on the same
-    held-out frames, and print the table beside D2G-Net's Table 1."""
+    held-out frames, and print the table beside D2G-Net's Table 1. With --one-shot: score
+    trained one-shot runs on the same held-out people, beside the warp-only baseline."""
+    if one_shot:
+        _one_shot(workspace, runs, pairs, seed, same_motion, device, out_dir)
+        return
+    if subject is None:
+        raise InputError("Give --subject (or --one-shot to compare one-shot runs).")
     if steps is not None and minutes is not None:
         raise InputError("Give --steps or --minutes, not both.")
     ws = Workspace.open(workspace, create=False)
@@ -112,3 +134,17 @@ def ranking_lines(result: CompareResult) -> list[str]:
             line += f" (d2g {word} by {abs(entry['d2g_margin']):.3g}{unit})"
         lines.append(line)
     return lines
+
+
+def _one_shot(workspace, runs, pairs, seed, same_motion, device, out_dir) -> None:
+    from ptx.tools.compare_oneshot import compare_oneshot
+
+    ws = Workspace.open(workspace, create=False)
+    given = [Path(r.strip()) for r in (runs or "").split(",") if r.strip()]
+    for run in given:
+        if not run.is_dir():
+            raise InputError(f"No run folder {run}.", "Give run folders, comma-separated.")
+    cmp = compare_oneshot(ws, given, pairs, seed, same_motion, device, out_dir)
+    out_console.print(cmp.files["markdown"].read_text(), highlight=False)
+    for what, path in cmp.files.items():
+        out_console.print(f"{what}: {path}", highlight=False)
