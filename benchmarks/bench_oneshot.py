@@ -12,8 +12,16 @@ recurrently in chunks of 8. Reported per model: mean PSNR and L1 over the held-o
 the same for the warp-only baseline (the source warped by the coarse IUV grid), and the
 temporal error (change from frame to frame against the real video's change).
 
+With ``--eval-every N`` the training loop's own held-out evaluation (single frames, the
+source as the previous frame) every N steps is kept as the PSNR-vs-steps ``curve``; the
+seconds per step are the median of the loop's logged rates. The two variants can train in
+two processes on one crowd (``--variants full`` and ``--variants no_previous`` with
+``--reuse``); the one that finishes last writes the result with both. ``--continue-run
+LABEL=RUN`` continues a variant's run from its checkpoint to ``--steps`` (the rest of its
+linear decay follows the new total).
+
     python benchmarks/bench_oneshot.py [--people 12] [--holdout 2] [--frames 24]
-        [--steps 400] [--batch 2] [--workdir DIR]
+        [--steps 400] [--batch 2] [--eval-every 500] [--workdir DIR] [--set KEY=VALUE]
 
 Writes benchmarks/results/oneshot.json; the load average before and after is recorded.
 """
@@ -21,6 +29,7 @@ Writes benchmarks/results/oneshot.json; the load average before and after is rec
 from __future__ import annotations
 
 import argparse
+import csv
 import json
 import os
 import sys
@@ -59,6 +68,21 @@ def evaluate(run_dir: Path, ws: Workspace, people: list[str]) -> dict:
     }
 
 
+def curve(run_dir: Path) -> list[dict]:
+    """The loop's held-out evaluations (step, psnr, psnr_warp) from the run's log.csv."""
+    with open(Path(run_dir) / "log.csv", newline="") as f:
+        rows = [r for r in csv.DictReader(f) if r.get("psnr")]
+    return [{"step": int(r["step"]), "psnr": float(r["psnr"]),
+             "psnr_warp": float(r["psnr_warp"])} for r in rows]  # fmt: skip
+
+
+def median_seconds_per_step(run_dir: Path) -> float:
+    """1 / the median of the loop's logged steps/s (over every stretch of the run)."""
+    with open(Path(run_dir) / "log.csv", newline="") as f:
+        rates = [float(r["steps_per_s"]) for r in csv.DictReader(f) if r.get("steps_per_s")]
+    return 1 / float(np.median(rates))
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--people", type=int, default=12)
@@ -67,8 +91,18 @@ def main() -> None:
     ap.add_argument("--steps", type=int, default=400)
     ap.add_argument("--batch", type=int, default=2)
     ap.add_argument("--workdir", type=Path, default=None)
+    ap.add_argument("--eval-every", type=int, default=0, help="Held-out PSNR curve every N steps.")
+    ap.add_argument("--set", action="append", default=[], help="Extra setting KEY=VALUE.")
     ap.add_argument("--variants", default="full,no_previous", help="Which runs to train.")
     ap.add_argument("--reuse", action="store_true", help="Use the crowd already in --workdir.")
+    ap.add_argument(
+        "--continue-run",
+        action="append",
+        default=[],
+        metavar="LABEL=RUN",
+        help="Continue this variant's run (its checkpoint) to --steps instead of "
+        "starting it (the rest of its linear decay follows the new --steps).",
+    )
     args = ap.parse_args()
     root = args.workdir or Path(tempfile.mkdtemp(prefix="ptx-oneshot-"))
     out = {"machine": machine(), "load_before": os.getloadavg(), "args": vars(args) | {
@@ -81,17 +115,26 @@ def main() -> None:
         names = store_crowd(ws, args.people, frames=args.frames, size=64)
     out["crowd_seconds"] = time.perf_counter() - t
     held = names[-args.holdout :]
-    common = {"steps": args.steps, "batch": args.batch, "device": "cpu", "tensorboard": False, "eval_every": 0,
-              "sample_every": 0, "checkpoint_every": args.steps}  # fmt: skip
+    common = {"steps": args.steps, "batch": args.batch, "device": "cpu", "tensorboard": False,
+              "eval_every": args.eval_every, "sample_every": args.eval_every,
+              "checkpoint_every": min(args.steps, 1000)}  # fmt: skip
+    common |= dict(kv.split("=", 1) for kv in args.set)
     variants = {"full": {}, "no_previous": {"previous": "false"}}
+    resume = dict(kv.split("=", 1) for kv in args.continue_run)
     for label in [v for v in args.variants.split(",") if v]:
         extra = variants[label]
         t = time.perf_counter()
-        res = train_shared(ws, names, args.holdout, "tiny", common | extra, method="dwnet")
+        if label in resume:
+            keep = ("steps", "eval_every", "sample_every", "checkpoint_every")
+            res = train_shared(ws, [], run=Path(resume[label]), method="dwnet",
+                               overrides={k: common[k] for k in keep})  # fmt: skip
+        else:
+            res = train_shared(ws, names, args.holdout, "tiny", common | extra, method="dwnet")
         seconds = time.perf_counter() - t
         scores = evaluate(res.run_dir, ws, held)
         out[label] = scores | {"train_seconds": seconds, "run": str(res.run_dir),
-                               "train_eval_psnr": res.final}  # fmt: skip
+                               "seconds_per_step": median_seconds_per_step(res.run_dir),
+                               "train_eval_psnr": res.final, "curve": curve(res.run_dir)}  # fmt: skip
         print(label, json.dumps(out[label]), flush=True)
         (root / f"{label}.json").write_text(json.dumps(out[label]))
     for label in variants:  # runs trained by another process on the same crowd
