@@ -10,7 +10,8 @@ held-out person's picture animated by another held-out person's motion.
 - **AKD / MKR** (``ptx.metrics.keypoints``): keypoints detected on the outputs (by
   default the project's detector, MediaPipe, on the outputs upscaled to 256 px, as
   ``ptx score`` does for person-specific runs) against the *driving* keypoints, b's
-  stored ones, at the model's frame: does the output take the motion?
+  stored ones, at the model's frame: does the output take the motion? (The same of the
+  warp-only baseline: ``warp_akd``, ``warp_mkr``.)
 - **Ground truth** (``same_motion``: a crowd whose people all perform the identical
   motion, ``ptx synth DIR --people N`` or ``store_crowd(..., motion_seed=...)``): a's own
   frames 1.. show a performing b's motion, so PSNR and L1 of the output (and of the
@@ -62,6 +63,8 @@ class PairScores:
     l1: float | None = None
     warp_psnr: float | None = None
     warp_l1: float | None = None
+    warp_akd: float | None = None
+    warp_mkr: float | None = None
 
     def to_json(self) -> dict:
         return dict(self.__dict__)
@@ -85,8 +88,11 @@ def score_pair(
     src, drv = _video(ws, pair[0]), _video(ws, pair[1])
     r = render_driven(model, src, drv)
     n = len(r.output)
-    kp = keypoint_errors(detect(r.output), model_keypoints(model, drv, 1, n + 1))
+    truth_kp = model_keypoints(model, drv, 1, n + 1)
+    kp = keypoint_errors(detect(r.output), truth_kp)
+    warp_kp = keypoint_errors(detect(r.warped), truth_kp)
     out = PairScores(pair[0], pair[1], n, kp.akd, kp.mkr)
+    out.warp_akd, out.warp_mkr = warp_kp.akd, warp_kp.mkr
     if same_motion:
         m = min(n, src.open_array("frames").shape[0] - 1)
         truth = resize_array("frames", src.read("frames", 1, m + 1), model.frame)
@@ -113,7 +119,7 @@ def score_cross(
 def summarise(rows: list[PairScores]) -> dict[str, float | None]:
     """Means over the pairs (weighted by frames); None where no pair has the value."""
     out: dict[str, float | None] = {}
-    for key in ("akd", "mkr", "psnr", "l1", "warp_psnr", "warp_l1"):
+    for key in ("akd", "mkr", "psnr", "l1", "warp_psnr", "warp_l1", "warp_akd", "warp_mkr"):
         got = [(getattr(r, key), r.frames) for r in rows if getattr(r, key) is not None]
         total = sum(w for _, w in got)
         out[f"cross_{key}"] = sum(v * w for v, w in got) / total if total else None

@@ -11,7 +11,8 @@ rendered recurrently. Over all those frames, at the model's frame:
   output's change between frames against the real video's;
 - ``lpips``, ``fid`` when their weights are present (else null with the reason);
 - ``akd``, ``mkr``: keypoints detected on the outputs (MediaPipe on the outputs upscaled
-  to 256 px, or the given ``detect``) against the video's own keypoints;
+  to 256 px, or the given ``detect``) against the video's own keypoints (and the warp's,
+  ``warp_akd``, ``warp_mkr``);
 - the same PSNR, L1 and temporal error of the **warp-only baseline** (the source warped by
   the coarse IUV grid: no network), which a one-shot model has to beat.
 
@@ -98,6 +99,8 @@ def score_oneshot(
     }  # fmt: skip
     kp = keypoint_errors(detect(out), np.concatenate(kps))
     results["akd"], results["mkr"] = kp.akd, kp.mkr
+    kp = keypoint_errors(detect(warped), np.concatenate(kps))
+    results["warp_akd"], results["warp_mkr"] = kp.akd, kp.mkr
     reasons: dict[str, str] = {}
     if kp.akd is None:
         reasons["akd"] = "no keypoint was found in both the outputs and the real frames"
@@ -147,12 +150,16 @@ def describe(res: OneShotScoreResult) -> list[str]:
         f"  l1 {fmt(r['l1'], '.4f')} (warp only {fmt(r['warp_l1'], '.4f')})   temporal error "
         f"{fmt(r['temporal_error'], '.4f')} (warp only {fmt(r['warp_temporal_error'], '.4f')})",
         f"  person psnr {fmt(r['person_psnr'], '.2f')} dB   lpips {fmt(r['lpips'], '.4f')}   "
-        f"fid {fmt(r['fid'], '.2f')}   akd {fmt(r['akd'], '.2f')} px   mkr {fmt(r['mkr'], '.3f')}",
+        f"fid {fmt(r['fid'], '.2f')}",
+        f"  akd {fmt(r['akd'], '.2f')} px (warp only {fmt(r['warp_akd'], '.2f')})   mkr "
+        f"{fmt(r['mkr'], '.3f')} (warp only {fmt(r['warp_mkr'], '.3f')})",
     ]
     if res.pairs:
         lines.append(
             f"cross-person ({len(res.pairs)} pairs, driving keypoints): akd "
-            f"{fmt(r['cross_akd'], '.2f')} px   mkr {fmt(r['cross_mkr'], '.3f')}   psnr vs the "
+            f"{fmt(r['cross_akd'], '.2f')} px (warp only {fmt(r['cross_warp_akd'], '.2f')})   "
+            f"mkr {fmt(r['cross_mkr'], '.3f')} (warp only {fmt(r['cross_warp_mkr'], '.3f')})"
+            f"   psnr vs the "
             f"ground truth {fmt(r['cross_psnr'], '.2f')} dB (warp only "
             f"{fmt(r['cross_warp_psnr'], '.2f')} dB)   l1 {fmt(r['cross_l1'], '.4f')} "
             f"(warp only {fmt(r['cross_warp_l1'], '.4f')})"

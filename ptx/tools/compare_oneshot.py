@@ -32,8 +32,9 @@ COLUMNS = ("psnr", "ssim", "l1", "temporal_error", "akd", "mkr", "cross_akd", "c
            "cross_psnr", "cross_l1", "lpips", "fid")  # fmt: skip
 """Scores in the table (``cross_*``: the cross-person pairs)."""
 WARP = {"psnr": "warp_psnr", "ssim": "warp_ssim", "l1": "warp_l1",
-        "temporal_error": "warp_temporal_error", "cross_psnr": "cross_warp_psnr",
-        "cross_l1": "cross_warp_l1"}  # fmt: skip
+        "temporal_error": "warp_temporal_error", "akd": "warp_akd", "mkr": "warp_mkr",
+        "cross_akd": "cross_warp_akd", "cross_mkr": "cross_warp_mkr",
+        "cross_psnr": "cross_warp_psnr", "cross_l1": "cross_warp_l1"}  # fmt: skip
 """The warp-only row's scores: where each column's value is in a run's results."""
 HIGHER = {"psnr", "ssim", "cross_psnr"}
 """Columns where higher is better (the rest: lower)."""

@@ -142,6 +142,7 @@ def test_score_reports_self_and_cross_keypoints(crowds, monkeypatch):
     assert res.frames == 21 and len(res.pairs) == 3  # 3 people x frames 1..7
     assert r["akd"] == pytest.approx(0, abs=1e-6) and r["mkr"] == 0
     assert r["psnr"] > 90 and r["cross_akd"] == pytest.approx(0, abs=1e-6)
+    assert r["warp_akd"] is None and r["warp_mkr"] == 1  # warped frames are no real frame
     assert r["cross_psnr"] is None and "cross_psnr" in res.reasons
     lines = "\n".join(oneshot_score.describe(res))
     assert "cross-person (3 pairs" in lines and "akd 0.00 px" in lines
