@@ -214,3 +214,29 @@ def test_training_lifts_the_one_shot_reconstruction_over_the_untrained_model(tmp
     store = VideoStore(ws, ws.subject(names[-1])["videos"][0])
     scores = self_reconstruction(load_model(res.run_dir, "cpu"), store)
     assert scores.psnr.mean() > res.initial["psnr"] + 2, scores.psnr.mean()
+
+
+@pytest.mark.slow
+def test_a_photo_performs_a_video_with_ji(trained, cli, tmp_path):
+    """`ptx transfer --target-image`: the photo is prepared to its IUV and animated."""
+    import cv2
+
+    from ptx.body.synth import synthesize
+    from ptx.io.video import probe_video
+    from tests.perform.test_oneshot_transfer import _args
+
+    ws, _, res, _ = trained
+    photo = tmp_path / "me.png"
+    rgb = synth_subject(SynthConfig("wave", frames=2, size=128, seed=9)).frames[0]
+    cv2.imwrite(str(photo), np.ascontiguousarray(rgb[..., ::-1]))
+    video = tmp_path / "dance.mp4"
+    synthesize(video, SynthConfig("dance", frames=6, size=64, seed=4))
+    out = tmp_path / "me.mp4"
+    done = cli(*_args(ws, video, "--target-image", photo, "--run", res.run_dir, "-o", out))
+    assert done.code == 0, done.err
+    info = probe_video(out)
+    assert info.frame_count == 6 and info.height == 32
+    done = cli(*_args(ws, video, "--target-image", photo, "--run", res.run_dir, "--alpha",
+                      "-o", tmp_path / "a"))  # fmt: skip
+    assert done.code == 0, done.err
+    assert len(list((tmp_path / "a").glob("*.png"))) == 6
