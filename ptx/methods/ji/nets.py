@@ -18,8 +18,8 @@ rest is our choice (said here):
   ``Warp(z_s, f) * o + z_hat * (1 - o)`` (Eq. 3 as written: o = 1 takes the warped source;
   the sentence before it reads the other way); G_app is one conv to an image and a mask.
 - **2.5D branch** [Eq. 5-8]: a shared trunk of (I_s, P_s) to 1/8 with two separate convs
-  for E_app and E_geo. T_app: E_app pooled to 4x4 and alpha -> a linear layer -> a 4x4
-  seed per part, upsampled by per-part (grouped) convs to the atlas
+  for E_app and E_geo. T_app: E_app squeezed to ``ngf`` channels (1x1 conv) and pooled to
+  4x4, with alpha -> a linear layer -> a 4x4 seed per part, upsampled by per-part (grouped) convs to the atlas
   (24, c, tex_size, tex_size): the atlas is decoded from vectors, since image positions
   do not map to UV positions by a convolution. T_geo: E_geo modulated by rho (scale and
   shift), upsampled to 1/1, a head for U-hat, V-hat (24 each, sigmoid) and S-hat (25 logits,
@@ -30,6 +30,8 @@ rest is our choice (said here):
   (sr > 1) upsamples the features, and a conv, zero at the start, adds a correction to the
   bilinearly upsampled image and mask: before it is trained the output is the upsampled
   low-resolution blend.
+- **Size**: with the paper preset the generator has 34.35 M parameters (the paper's
+  total is 34.84 M [002 Tab. IV]); most of them are T_app's linear seed of the atlas.
 - **Discriminator** [§III-E e], "a simple Discriminator with ResNet blocks": a 3x3 conv,
   ``d_blocks`` stride-2 residual blocks (LeakyReLU 0.2, no norm), a 3x3 conv to patch logits.
 """
@@ -180,7 +182,8 @@ class TextureBranch(nn.Module):
         self.e_app = nn.Sequential(nn.Conv2d(w[3], w[3], 3, padding=1), nn.ReLU(True))
         self.e_geo = nn.Sequential(nn.Conv2d(w[3], w[3], 3, padding=1), nn.ReLU(True))
         g = N_PARTS * channels
-        self.seed = nn.Linear(16 * w[3] + alpha_dim, g * 16)
+        self.squeeze = nn.Conv2d(w[3], w[0], 1)
+        self.seed = nn.Linear(16 * w[0] + alpha_dim, g * 16)
         grow: list[nn.Module] = []
         for _ in range(int(math.log2(tex_size // 4))):
             grow += [
@@ -203,7 +206,7 @@ class TextureBranch(nn.Module):
         f = self.trunk(torch.cat([source, p_s], 1))
         e_app, e_geo = self.e_app(f), self.e_geo(f)
         n = source.shape[0]
-        vec = torch.cat([F.adaptive_avg_pool2d(e_app, 4).flatten(1), alpha], 1)
+        vec = torch.cat([F.adaptive_avg_pool2d(self.squeeze(e_app), 4).flatten(1), alpha], 1)
         atlas = self.t_app(self.seed(vec).view(n, N_PARTS * self.c, 4, 4))
         atlas = atlas.view(n, N_PARTS, self.c, self.t, self.t)
         gamma, beta = self.film(rho)[..., None, None].chunk(2, 1)
