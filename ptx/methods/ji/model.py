@@ -65,7 +65,7 @@ class JiNet(nn.Module):
         p_s, p_d = encode_iuv(small(src_iuv, self.sr)), encode_iuv(drv)
         r: dict[str, torch.Tensor] = {}
         with torch.no_grad() if stage == "blend" else nullcontext():
-            alpha, rho, flows, occs = self.motion(x, p_s, p_d)
+            alpha, rho, flows, occs = self.motion(x, p_s, p_d, decode=stage != "geometry")
             if self.flow and stage != "geometry":
                 assert self.warp is not None
                 r["z_app"], r["app"], r["app_mask"] = self.warp(x, flows, occs)

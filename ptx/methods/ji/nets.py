@@ -102,14 +102,15 @@ class MotionNet(nn.Module):
     def encoder_modules(self) -> list[nn.Module]:
         return [self.stem, self.downs, self.signals]
 
-    def forward(self, source: torch.Tensor, p_s: torch.Tensor, p_d: torch.Tensor):
-        """-> (alpha, rho, flows [1/4, 1/2, 1/1], occlusions (sigmoid) [same])."""
+    def forward(self, source, p_s, p_d, decode: bool = True):
+        """-> (alpha, rho, flows [1/4, 1/2, 1/1], occlusions (sigmoid) [same]); without
+        ``decode`` (or a decoder) only alpha and rho."""
         feats = [self.stem(torch.cat([source, p_s, p_d], 1))]
         for d in self.downs:
             feats.append(d(feats[-1]))
         sig = self.signals(feats[-1].mean((2, 3)))
         alpha, rho = sig[:, : self.alpha_dim], sig[:, self.alpha_dim :]
-        if self.decoder is None:
+        if self.decoder is None or not decode:
             return alpha, rho, [], []
         dec = self.decoder
         h = torch.cat([dec["up8"](feats[4]), feats[3]], 1)
