@@ -172,3 +172,28 @@ def test_training_lifts_the_one_shot_reconstruction_over_the_untrained_model(tmp
     store = VideoStore(ws, ws.subject(names[-1])["videos"][0])
     scores = self_reconstruction(load_model(res.run_dir, "cpu"), store)
     assert scores.psnr.mean() > res.initial["psnr"] + 1.5, scores.psnr.mean()
+
+
+@pytest.mark.slow
+def test_a_photo_performs_a_video(trained, cli, tmp_path):
+    """``ptx transfer --target-image`` with a BDMM run: every frame of the motion comes out."""
+    import cv2
+
+    from ptx.body.synth import gt_dir_for, synthesize
+    from ptx.io.video import probe_video
+    from tests.conftest import FAST_FIT
+
+    ws, _, _, res = trained
+    photo = tmp_path / "me.png"
+    rgb = synth_subject(SynthConfig("wave", frames=2, size=128, seed=9)).frames[0]
+    cv2.imwrite(str(photo), np.ascontiguousarray(rgb[..., ::-1]))
+    video = tmp_path / "dance.mp4"
+    synthesize(video, SynthConfig("dance", frames=8, size=64, seed=4))
+    fit = [a for k, v in FAST_FIT.items() for a in ("--set", f"fit.{k}={v}")]
+    keypoints = f"openpose:{gt_dir_for(video) / 'openpose'}"
+    out = tmp_path / "me.mp4"
+    got = cli("transfer", "-w", ws.root, "--source", video, "--source-keypoints", keypoints,
+              *fit, "--target-image", photo, "--run", res.run_dir, "-o", out)  # fmt: skip
+    assert got.code == 0, got.err
+    info = probe_video(out)
+    assert info.frame_count == 8 and info.height == 32
