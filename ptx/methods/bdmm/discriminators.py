@@ -3,7 +3,10 @@
 - Spatial D: a generated or real frame concatenated with the source picture [Eq. 10],
   3 stride-2 blocks (ndf, 2 ndf, 4 ndf), then a 4x4 conv to one logit map ("like PatchGAN").
 - Temporal D_V: a 3D CNN over a sequence of frames, each concatenated with its pre-warped
-  source picture (the condition); 4 blocks of 3x4x4 convs (stride 1 in time, 2 in space:
+  source picture (the condition). The supplement concatenates "the generated sequence and
+  the target sequence"; read literally, a critic shown the target beside its input can
+  tell real (two equal halves) from generated trivially, so ptx pairs the real or the
+  generated sequence with the same condition instead; 4 blocks of 3x4x4 convs (stride 1 in time, 2 in space:
   1/16), plus an average-pooling residual branch (1/16 in space, a 1x1x1 conv) merged by a
   weighted sum (a learned weight starting at 0.5), then a 3x3x3 conv to one logit map. The
   paper gives 6 frames; ptx's training clip gives ``clip - 2 radius`` (3 with the defaults).
