@@ -16,6 +16,7 @@ from ptx.body.synth import SynthConfig, synth_subject
 from ptx.cache.checkpoints import load_checkpoint
 from ptx.cache.store import VideoStore
 from ptx.cache.workspace import Workspace
+from ptx.errors import InputError
 from ptx.methods.bdmm.modulated import DMM, ModWeight, act, grouped_conv
 from ptx.methods.bdmm.nets import Generator
 from ptx.methods.bdmm.prewarp import Prewarp, encoding, iuv_of
@@ -83,6 +84,16 @@ def test_the_prewarp_brings_the_source_into_the_driving_pose(person):
     assert body.sum() > 20 and err(warped) < 0.5 * err(src)
 
 
+def test_the_heatmap_encoding_keeps_the_iuv_last(person):
+    enc = encoding("heatmaps", (64, 64))
+    kp = torch.zeros(2, 25, 3)
+    kp[:, 1] = torch.tensor([30.5, 20.5, 1.0])  # the neck: COCO-18 channel 1
+    iuv = _chw(person.iuv[[0, 9]])
+    code = enc({"keypoints": kp, "iuv": iuv})
+    assert enc.channels == 21 and code.shape == (2, 21, 64, 64)
+    assert torch.equal(iuv_of(code), iuv) and code[0, 1, 20, 30] == 1.0
+
+
 @pytest.mark.parametrize(("direction", "past", "future"),
                          [("both", True, True), ("forward", True, False),
                           ("backward", False, True)])  # fmt: skip
@@ -108,6 +119,10 @@ def test_the_window_and_record():
     assert m.window(cfg).offsets == (-2, -1, 0, 1, 2) and m.window(cfg).feedback
     fwd = m.resolve_config("tiny", {"direction": "forward"})
     assert m.window(fwd).offsets == (-2, -1, 0) and m.window(fwd).after == 0
+    with pytest.raises(InputError, match="keypoints"):  # until the shared loader reads them
+        m.resolve_config("tiny", {"pose": "heatmaps"})
+    with pytest.raises(InputError, match="direction"):
+        m.resolve_config("tiny", {"direction": "sideways"})
     paper = m.resolve_config("paper")
     assert (paper.w_gram, paper.w_per, paper.lr, paper.steps) == (500.0, 0.5, 1e-4, 50000)
 
