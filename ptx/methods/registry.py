@@ -8,7 +8,7 @@ nothing registers itself by being imported.
 from __future__ import annotations
 
 from ptx.errors import InputError
-from ptx.methods import d2g, dwnet, edn, ji, ren, tna
+from ptx.methods import bdmm, d2g, dwnet, edn, ji, ren, tna
 from ptx.methods.base import Method
 
 METHODS: dict[str, Method] = {
@@ -18,6 +18,7 @@ METHODS: dict[str, Method] = {
     "ren": ren.METHOD,
     "dwnet": dwnet.METHOD,
     "ji": ji.METHOD,
+    "bdmm": bdmm.METHOD,
 }
 
 DEFAULT = "d2g"

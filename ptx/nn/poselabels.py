@@ -92,3 +92,43 @@ def bone_stack(
         return out
 
     return PoseEncoding(("keypoints",), len(bones), encode)
+
+
+def keypoint_heatmaps(
+    size: tuple[int, int],
+    sigma: float,
+    joints: tuple[int, ...] | None = None,
+    min_confidence: float = 0.1,
+) -> PoseEncoding:
+    """One Gaussian heatmap per joint (BDMM's structural pose map: OpenPose COCO-18, the
+    authors' code draws exp(-d^2 / (2 sigma^2)) with sigma = 6 px at 256 px): channel ``i``
+    peaks at 1 on joint ``joints[i]`` of the ``keypoints`` (BODY_25 rows), mapped to
+    [-1, 1] (-1: far from the joint, or the joint missing: a confidence at or below
+    ``min_confidence``, or fewer keypoint rows). ``joints`` defaults to COCO-18 in
+    OpenPose's order, from BODY_25 ``ptx.io.openpose.COCO_18_TO_BODY_25``: Nose, Neck,
+    RShoulder, RElbow, RWrist, LShoulder, LElbow, LWrist, RHip, RKnee, RAnkle, LHip,
+    LKnee, LAnkle, REye, LEye, REar, LEar (BODY_25's MidHip and six foot points dropped).
+    Pixel ``i`` is sampled at its centre ``i + 0.5``."""
+    if sigma <= 0:
+        raise ValueError("keypoint_heatmaps needs a positive sigma")
+    if joints is None:
+        from ptx.io.openpose import COCO_18_TO_BODY_25
+
+        joints = COCO_18_TO_BODY_25
+    h, w = size
+    index = torch.tensor(joints, dtype=torch.long)
+
+    def encode(inputs: dict[str, torch.Tensor]) -> torch.Tensor:
+        kp = inputs["keypoints"].float()
+        k = kp.shape[1]
+        present = index < k
+        sel = kp[:, index.clamp(max=k - 1)]  # (n, J, 3)
+        ok = (sel[..., 2] > min_confidence) & present.to(kp.device)
+        ys = torch.arange(h, device=kp.device, dtype=torch.float32).add_(0.5).view(1, 1, h, 1)
+        xs = torch.arange(w, device=kp.device, dtype=torch.float32).add_(0.5).view(1, 1, 1, w)
+        dx2 = (xs - sel[..., 0, None, None]).square_()
+        dy2 = (ys - sel[..., 1, None, None]).square_()
+        g = torch.exp(-(dx2 + dy2) / (2.0 * sigma * sigma)) * ok[..., None, None]
+        return g * 2.0 - 1.0
+
+    return PoseEncoding(("keypoints",), len(joints), encode)

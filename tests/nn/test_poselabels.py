@@ -31,3 +31,29 @@ def test_each_bone_lies_in_its_channel_between_its_joints():
     # fewer keypoint rows than a bone's joints: that bone is absent, the others drawn
     short = enc({"keypoints": kp[:, :3]})
     assert (short[:, 2] == -1).all() and torch.equal(short[:, :2], x[:, :2])
+
+
+def test_keypoint_heatmaps_coco18_from_body25():
+    from ptx.nn.poselabels import keypoint_heatmaps
+
+    kp = torch.zeros(2, 25, 3)
+    kp[:, 8] = torch.tensor([5.5, 5.5, 1.0])  # MidHip: not a COCO-18 joint
+    kp[:, 9] = torch.tensor([10.5, 6.5, 1.0])  # RHip: COCO-18 channel 8
+    kp[:, 0] = torch.tensor([3.5, 2.5, 1.0])  # Nose: channel 0
+    kp[1, 0, 2] = 0.0  # frame 1 lost its nose
+    kp[:, 19] = torch.tensor([1.5, 1.5, 1.0])  # a foot point: dropped
+    enc = keypoint_heatmaps((12, 16), sigma=2.0)
+    assert enc.arrays == ("keypoints",) and enc.channels == 18
+    x = enc({"keypoints": kp})
+    assert x.shape == (2, 18, 12, 16) and x.min() >= -1 and x.max() <= 1
+    assert x[0, 8, 6, 10] == 1.0 and x[0, 0, 2, 3] == 1.0  # peaks on their joints
+    # one pixel away: exp(-1 / (2 sigma^2)), mapped to [-1, 1]
+    expect = 2 * torch.exp(torch.tensor(-1 / 8.0)) - 1
+    assert torch.isclose(x[0, 8, 6, 11], expect) and torch.isclose(x[0, 8, 5, 10], expect)
+    assert (x[1, 0] == -1).all() and torch.equal(x[1, 8], x[0, 8])
+    # only the channels of present joints light up (MidHip and the foot point add nothing)
+    lit = (x[0] > -1 + 1e-6).flatten(1).any(1)
+    assert lit.nonzero().flatten().tolist() == [0, 8]
+    # fewer keypoint rows (no ears, index 17/18 of BODY_25): those channels stay empty
+    short = enc({"keypoints": kp[:, :10]})
+    assert (short[:, 16:] == -1).all() and torch.equal(short[:, 8], x[:, 8])
