@@ -10,7 +10,7 @@ this is exactly frame ``i``; for variable-rate video it gives a constant-rate se
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -159,10 +159,13 @@ class FrameDecoder:
         start: float = 0.0,
         size: tuple[int, int] | None = None,
         workers: int = 2,
+        transform: Callable[[np.ndarray], np.ndarray] | None = None,
     ) -> None:
         self.info = info
         self.workers = workers
         """Threads converting decoded frames to RGB (1: in the decoding thread)."""
+        self.transform = transform
+        """Applied to each upright RGB frame on the converting thread (e.g. a crop)."""
         self.fps = fps
         self.start = start
         self.size = size or (info.width, info.height)
@@ -177,7 +180,8 @@ class FrameDecoder:
         w, h = self._coded
         img = frame.to_ndarray(width=w, height=h, format="rgb24", interpolation=self._interp)
         k = self.info.rotation // 90
-        return np.ascontiguousarray(np.rot90(img, k)) if k else img
+        img = np.ascontiguousarray(np.rot90(img, k)) if k else img
+        return img if self.transform is None else self.transform(img)
 
     def frames(self, first: int, count: int, seek: bool = True) -> Iterator[np.ndarray]:
         """Yield output frames ``first .. first + count - 1`` (fewer if the file ends early).
