@@ -2,7 +2,8 @@
 clock, process start included), each stage's share, and bare MediaPipe pose on the same
 analysis frames measured in the same run (the floor no preparation can beat: it is one
 stage's inference alone). Each prepare runs twice, interleaved: one stage at a time
-(``PTX_STAGE_LANES=1``) and by default (independent stages in two lanes), and the
+(``PTX_STAGE_LANES=1``; or with ``--before TREE`` the code before this issue's work) and
+by default (independent stages in two lanes), and the
 command's imports are timed alone. Also the body fit before and after its rework, in the same run:
 its seconds, reprojection error (pixels) and mask IoU on the real clip, and keypoint
 error, IUV part agreement and silhouette IoU on a synthetic subject (the "before" is the
@@ -120,16 +121,18 @@ def fit_variants(store: VideoStore, repeats: int) -> dict:
     return out
 
 
-def run_prepare(source: Path, ws: Path, lanes: int | None) -> tuple[float, dict]:
+def run_prepare(source: Path, ws: Path, lanes: int | None, tree: Path = ROOT,
+                extra: tuple[str, ...] = ()) -> tuple[float, dict]:  # fmt: skip
     """Wall seconds of `ptx prepare` as a subprocess (``lanes``: PTX_STAGE_LANES, None for
-    the default) and each stage's seconds from its record."""
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    the default; ``tree``: the checkout whose ptx runs) and each stage's seconds from its
+    record."""
+    env = {**os.environ, "PYTHONPATH": str(tree)}
     env.pop("PTX_STAGE_LANES", None)
     if lanes is not None:
         env["PTX_STAGE_LANES"] = str(lanes)
     t0 = time.perf_counter()
     subprocess.run([sys.executable, "-m", "ptx.cli.main", "prepare", str(source),
-                    "-w", str(ws), "--size", "512"], env=env, check=True,
+                    "-w", str(ws), "--size", "512", *extra], env=env, check=True,
                    capture_output=True)  # fmt: skip
     wall = time.perf_counter() - t0
     w = Workspace(ws)
@@ -153,6 +156,10 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--source", type=Path, default=REAL)
     ap.add_argument("--repeats", type=int, default=2)
+    ap.add_argument("--before", type=Path,
+                    help="a checkout of the code before (e.g. `git archive` of the base "
+                         "commit): its prepare is run interleaved as the baseline instead "
+                         "of this code on one lane")  # fmt: skip
     ap.add_argument("--skip-fit", action="store_true",
                     help="keep the fit comparison of the previous results file (the fit code "
                          "did not change) instead of measuring it again")  # fmt: skip
@@ -163,8 +170,13 @@ def main() -> None:
     out: dict = {"source": args.source.name, "size": 512, "load_average_start": os.getloadavg()}
     try:
         walls, stages, one_walls, one_stages = [], [], [], []
-        for i in range(args.repeats):  # one lane and the default interleaved
-            wall, st = run_prepare(args.source, tmp / f"one{i}", 1)
+        before = args.before or ROOT
+        for tree in {before, ROOT}:  # warm-up (numba's cache of each tree)
+            run_prepare(args.source, tmp / "warm", None, tree, ("--max-frames", "16"))
+            shutil.rmtree(tmp / "warm")
+        for i in range(args.repeats):  # the baseline and this code interleaved
+            wall, st = run_prepare(args.source, tmp / f"one{i}", None if args.before else 1,
+                                   before)  # fmt: skip
             one_walls.append(wall)
             one_stages.append(st)
             wall, st = run_prepare(args.source, tmp / f"ws{i}", None)
@@ -185,14 +197,15 @@ def main() -> None:
             "prepare_wall_s": wall,
             "prepare_fps": n / wall,
             "goal_fps": 20,
-            "one_lane": {
+            "baseline": "the code before" if args.before else "this code on one lane",
+            "baseline_run": {
                 "prepare_wall_s": one_wall,
                 "prepare_fps": n / one_wall,
                 "stage_seconds": per_stage_one,
                 "stage_share": {s: v / one_wall for s, v in per_stage_one.items()},
                 "outside_stages_share": 1 - total / one_wall,
             },
-            "two_lanes_speedup": one_wall / wall,
+            "speedup_vs_baseline": one_wall / wall,
             "stage_seconds": per_stage,
             "stage_seconds_sum": sum(per_stage.values()),
             "imports_s": t_imports,
@@ -200,7 +213,7 @@ def main() -> None:
             "bare_mediapipe_fps": n / t_mp,
             "prepare_vs_bare_mediapipe": t_mp / wall,
         })  # fmt: skip
-        print(f"prepare {n / wall:.1f} frames/s ({wall:.1f} s; one lane {one_wall:.1f} s), "
+        print(f"prepare {n / wall:.1f} frames/s ({wall:.1f} s; baseline {one_wall:.1f} s), "
               f"bare MediaPipe {n / t_mp:.1f} frames/s; stages {per_stage}", flush=True)  # fmt: skip
         if args.skip_fit and kept_fit:
             out["fit"] = {**kept_fit, "note": "kept from the previous run (fit code unchanged)"}
