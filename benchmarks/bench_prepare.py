@@ -1,17 +1,21 @@
 """`ptx prepare` end to end on a real 1080p clip at 512 px: frames/s of the command (wall
 clock, process start included), each stage's share, and bare MediaPipe pose on the same
 analysis frames measured in the same run (the floor no preparation can beat: it is one
-stage's inference alone). Also the body fit before and after its rework, in the same run:
+stage's inference alone). Each prepare runs twice, interleaved: one stage at a time
+(``PTX_STAGE_LANES=1``; or with ``--before TREE`` the code before this issue's work) and
+by default (independent stages in two lanes), and the
+command's imports are timed alone. Also the body fit before and after its rework, in the same run:
 its seconds, reprojection error (pixels) and mask IoU on the real clip, and keypoint
 error, IUV part agreement and silhouette IoU on a synthetic subject (the "before" is the
 previous fit: each window alone, the silhouette's nearest vertex searched with gradient).
 
-    python benchmarks/bench_prepare.py [--source CLIP] [--repeats 2]
+    python benchmarks/bench_prepare.py [--source CLIP] [--repeats 2] [--skip-fit]
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import shutil
 import statistics
@@ -117,46 +121,104 @@ def fit_variants(store: VideoStore, repeats: int) -> dict:
     return out
 
 
+def run_prepare(source: Path, ws: Path, lanes: int | None, tree: Path = ROOT,
+                extra: tuple[str, ...] = ()) -> tuple[float, dict]:  # fmt: skip
+    """Wall seconds of `ptx prepare` as a subprocess (``lanes``: PTX_STAGE_LANES, None for
+    the default; ``tree``: the checkout whose ptx runs) and each stage's seconds from its
+    record."""
+    env = {**os.environ, "PYTHONPATH": str(tree)}
+    env.pop("PTX_STAGE_LANES", None)
+    if lanes is not None:
+        env["PTX_STAGE_LANES"] = str(lanes)
+    t0 = time.perf_counter()
+    subprocess.run([sys.executable, "-m", "ptx.cli.main", "prepare", str(source),
+                    "-w", str(ws), "--size", "512", *extra], env=env, check=True,
+                   capture_output=True)  # fmt: skip
+    wall = time.perf_counter() - t0
+    w = Workspace(ws)
+    store = VideoStore(w, w.video_ids()[0])
+    return wall, {s: store.record(s).wall_time for s in CATALOG}
+
+
+def startup_seconds(repeats: int) -> float:
+    """Median seconds for the prepare command's imports alone (process start included)."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    code = "import ptx.cli.main, ptx.cli.prepare, ptx.api.core, ptx.pipeline.registry"
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        subprocess.run([sys.executable, "-c", code], env=env, check=True, capture_output=True)
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--source", type=Path, default=REAL)
     ap.add_argument("--repeats", type=int, default=2)
+    ap.add_argument("--before", type=Path,
+                    help="a checkout of the code before (e.g. `git archive` of the base "
+                         "commit): its prepare is run interleaved as the baseline instead "
+                         "of this code on one lane")  # fmt: skip
+    ap.add_argument("--skip-fit", action="store_true",
+                    help="keep the fit comparison of the previous results file (the fit code "
+                         "did not change) instead of measuring it again")  # fmt: skip
     args = ap.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="ptx-bench-prepare-"))
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    previous = ROOT / "benchmarks" / "results" / "prepare.json"
+    kept_fit = json.loads(previous.read_text()).get("fit") if previous.is_file() else None
     out: dict = {"source": args.source.name, "size": 512, "load_average_start": os.getloadavg()}
     try:
-        walls, stages = [], []
-        for i in range(args.repeats):
-            ws = tmp / f"ws{i}"
-            t0 = time.perf_counter()
-            subprocess.run([sys.executable, "-m", "ptx.cli.main", "prepare", str(args.source),
-                            "-w", str(ws), "--size", "512"], env=env, check=True,
-                           capture_output=True)  # fmt: skip
-            walls.append(time.perf_counter() - t0)
-            w = Workspace(ws)
-            store = VideoStore(w, w.video_ids()[0])
-            stages.append({s: store.record(s).wall_time for s in CATALOG})
+        walls, stages, one_walls, one_stages = [], [], [], []
+        before = args.before or ROOT
+        for tree in {before, ROOT}:  # warm-up (numba's cache of each tree)
+            run_prepare(args.source, tmp / "warm", None, tree, ("--max-frames", "16"))
+            shutil.rmtree(tmp / "warm")
+        for i in range(args.repeats):  # the baseline and this code interleaved
+            wall, st = run_prepare(args.source, tmp / f"one{i}", None if args.before else 1,
+                                   before)  # fmt: skip
+            one_walls.append(wall)
+            one_stages.append(st)
+            wall, st = run_prepare(args.source, tmp / f"ws{i}", None)
+            walls.append(wall)
+            stages.append(st)
+        w = Workspace(tmp / "ws0")
+        store = VideoStore(w, w.video_ids()[0])
         n = store.read("keypoints").shape[0]
         frames = store.read("frames_analysis")
         t_mp = statistics.median(bare_mediapipe(frames) for _ in range(args.repeats))
-        wall = statistics.median(walls)
+        t_imports = startup_seconds(3)
+        wall, one_wall = statistics.median(walls), statistics.median(one_walls)
         per_stage = {s: statistics.median(st[s] for st in stages) for s in stages[0]}
-        total = sum(per_stage.values())
+        per_stage_one = {s: statistics.median(st[s] for st in one_stages) for s in stages[0]}
+        total = sum(per_stage_one.values())
         out.update({
             "frames": n,
             "prepare_wall_s": wall,
             "prepare_fps": n / wall,
             "goal_fps": 20,
+            "baseline": "the code before" if args.before else "this code on one lane",
+            "baseline_run": {
+                "prepare_wall_s": one_wall,
+                "prepare_fps": n / one_wall,
+                "stage_seconds": per_stage_one,
+                "stage_share": {s: v / one_wall for s, v in per_stage_one.items()},
+                "outside_stages_share": 1 - total / one_wall,
+            },
+            "speedup_vs_baseline": one_wall / wall,
             "stage_seconds": per_stage,
-            "stage_share": {s: v / wall for s, v in per_stage.items()},
-            "outside_stages_share": 1 - total / wall,
+            "stage_seconds_sum": sum(per_stage.values()),
+            "imports_s": t_imports,
+            "imports_share": t_imports / wall,
             "bare_mediapipe_fps": n / t_mp,
             "prepare_vs_bare_mediapipe": t_mp / wall,
         })  # fmt: skip
-        print(f"prepare {n / wall:.1f} frames/s ({wall:.1f} s), bare MediaPipe {n / t_mp:.1f} "
-              f"frames/s; stages {per_stage}", flush=True)  # fmt: skip
-        out["fit"] = fit_variants(store, args.repeats)
+        print(f"prepare {n / wall:.1f} frames/s ({wall:.1f} s; baseline {one_wall:.1f} s), "
+              f"bare MediaPipe {n / t_mp:.1f} frames/s; stages {per_stage}", flush=True)  # fmt: skip
+        if args.skip_fit and kept_fit:
+            out["fit"] = {**kept_fit, "note": "kept from the previous run (fit code unchanged)"}
+        else:
+            out["fit"] = fit_variants(store, args.repeats)
         out["load_average_end"] = os.getloadavg()
         path = write_result("prepare", out)
         print(f"fit: {out['fit']['before']['seconds_median']:.1f} s -> "

@@ -11,6 +11,7 @@ cores, ``PTX_THREADS`` = cores), against their quiet rates.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import re
 import shutil
@@ -73,6 +74,15 @@ def model_rate(ws: Path, subject: str, run: str, threads: int) -> float:
     return rate(got.stdout)
 
 
+def score_rate(ws: str, run: str, tmp: Path, threads: int) -> float:
+    """`ptx score`'s render frames/s of the held-out frames (its JSON's ``fps``)."""
+    path = tmp / "score.json"
+    ptx("score", "--subject", "tgt", "--run", run, "-w", ws, "--json", str(path),
+        threads=threads)  # fmt: skip
+    data = json.loads(path.read_text())
+    return float(data.get("fps") or data.get("results", {})["fps"])
+
+
 def median(fn, repeats: int) -> float:
     return statistics.median(fn() for _ in range(repeats))
 
@@ -85,6 +95,8 @@ def main() -> None:
     ap.add_argument("--share-repeats", type=int, default=3)
     ap.add_argument("--presets", nargs="*", default=["tiny", "small"])
     ap.add_argument("--keep", type=Path, help="Work (and keep) in this folder; reuse it.")
+    ap.add_argument("--skip-sharing", action="store_true",
+                    help="only the CLI rates against the model (keep the previous sharing part)")  # fmt: skip
     args = ap.parse_args()
     from ptx.devices import _cores, cpu_threads
 
@@ -128,6 +140,8 @@ def main() -> None:
             r_runs = [ptx(*rd, threads=threads) for _ in range(args.repeats)]
             transfer_fps = statistics.median(rate(t) for t, _ in t_runs)
             render_fps = statistics.median(rate(t) for t, _ in r_runs)
+            score_fps = statistics.median(score_rate(ws, run, tmp, threads)
+                                          for _ in range(args.repeats))  # fmt: skip
             out["presets"][preset] = {
                 "model_only_fps": model,
                 "transfer_fps": transfer_fps,
@@ -135,12 +149,20 @@ def main() -> None:
                 "transfer_wall_s": statistics.median(w for _, w in t_runs),
                 "render_fps": render_fps,
                 "render_vs_model": render_fps / model,
+                "score_fps": score_fps,
+                "score_vs_model": score_fps / model,
+                "load_average": os.getloadavg()[0],
             }
             print(f"{preset}: model {model:.1f}, transfer {transfer_fps:.1f}, render "
-                  f"{render_fps:.1f} frames/s", flush=True)  # fmt: skip
+                  f"{render_fps:.1f}, score {score_fps:.1f} frames/s", flush=True)  # fmt: skip
             write_result("sharing", out)  # what is measured so far
-        out["sharing"] = sharing(ws, tmp, target, gt, src, runs[args.presets[0]], cores,
-                                 args.share_repeats)  # fmt: skip
+        if args.skip_sharing:
+            previous = ROOT / "benchmarks" / "results" / "sharing.json"
+            kept = json.loads(previous.read_text()).get("sharing") if previous.is_file() else None
+            out["sharing"] = {**(kept or {}), "note": "kept from the previous run"}
+        else:
+            out["sharing"] = sharing(ws, tmp, target, gt, src, runs[args.presets[0]], cores,
+                                     args.share_repeats)  # fmt: skip
         out["load_average_end"] = os.getloadavg()[0]
         path = write_result("sharing", out)
         print(f"-> {path}")

@@ -7,7 +7,8 @@ dies (killed, out of memory, a crash in native code) its video is given to a new
 which resumes from the chunks already committed, at most ``retries`` more times.
 
 Each worker runs its numerical libraries on ``cpu_count // N`` threads (at least one)
-unless ``OMP_NUM_THREADS`` is set, so N workers do not fight over the cores.
+unless ``OMP_NUM_THREADS`` is set, and its stages in as many lanes (at most 2;
+``PTX_STAGE_LANES``), so N workers do not fight over the cores.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ def _worker(inbox: Any, outbox: Any, threads: int) -> None:
     """A worker's loop: a job in, its result out (on its own pipe); None ends it."""
     for var in ("OMP_NUM_THREADS", "NUMBA_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ.setdefault(var, str(threads))
+    os.environ.setdefault("PTX_STAGE_LANES", str(min(2, threads)))  # ptx.pipeline.lanes
     while True:
         job = inbox.get()
         if job is None:

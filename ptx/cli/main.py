@@ -4,47 +4,42 @@ one library function, print. Errors become one line on stderr and an exit code h
 from __future__ import annotations
 
 import datetime as _dt
+import importlib
 import os
 import sys
 import tempfile
 import traceback
+from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
 import typer
 
 from ptx import __version__
 from ptx.cache.atomic import translate_os_error
 from ptx.cache.workspace import default_workspace
-from ptx.cli import (
-    compare,
-    demo,
-    export,
-    inspect,
-    methods,
-    prepare,
-    ranks,
-    render,
-    score,
-    status,
-    synth,
-    transfer,
-    verify,
-)
-from ptx.cli.config import config_app
+from ptx.cli import ranks
 from ptx.cli.options import hide_flag_types
-from ptx.cli.train import train as train_command
-from ptx.cli.weights import weights as weights_command
 from ptx.errors import PtxError
 
-app = typer.Typer(
-    name="ptx",
-    help="Turn a video of a person into a neural renderer, then make them perform other "
-    "videos' moves (D2G-Net and the systems of its papers; see `ptx methods`).",
-    no_args_is_help=True,
-    add_completion=True,
-    pretty_exceptions_enable=False,
-    rich_markup_mode="rich",
-)
+COMMANDS: dict[str, tuple[str, str]] = {
+    "prepare": ("prepare", "prepare"),
+    "status": ("status", "status"),
+    "inspect": ("inspect", "inspect"),
+    "demo": ("demo", "demo"),
+    "synth": ("synth", "synth"),
+    "train": ("train", "train"),
+    "weights": ("weights", "weights"),
+    "transfer": ("transfer", "transfer"),
+    "render": ("render", "render"),
+    "score": ("score", "score_command"),
+    "methods": ("methods", "methods"),
+    "compare": ("compare", "compare_command"),
+    "verify": ("verify", "verify"),
+    "export": ("export", "export"),
+    "config": ("config", "config_app"),
+}
+"""Command -> (its module in ptx.cli, the function or sub-app there), in help order."""
 
 
 def _version(value: bool) -> None:
@@ -53,7 +48,6 @@ def _version(value: bool) -> None:
         raise typer.Exit()
 
 
-@app.callback()
 def _root(
     version: bool = typer.Option(
         False, "--version", callback=_version, is_eager=True, help="Show the version and exit."
@@ -62,22 +56,38 @@ def _root(
     """ptx: person-specific neural rendering and pose transfer."""
 
 
-app.command("prepare")(prepare.prepare)
-app.command("status")(status.status)
-app.command("inspect")(inspect.inspect)
-app.command("demo")(demo.demo)
-app.command("synth")(synth.synth)
-app.command("train")(train_command)
-app.command("weights")(weights_command)
-app.command("transfer")(transfer.transfer)
-app.command("render")(render.render)
-app.command("score")(score.score_command)
-app.command("methods")(methods.methods)
-app.command("compare")(compare.compare_command)
-app.command("verify")(verify.verify)
-app.command("export")(export.export)
-app.add_typer(config_app, name="config")
-hide_flag_types()
+def build_app(only: Iterable[str] | None = None) -> typer.Typer:
+    """The ``ptx`` app with every command, or ``only`` those named. Typer builds each
+    parameter of each registered command at start-up (a pydantic adapter per parameter),
+    so a command line naming a command registers that one: ``ptx status`` neither imports
+    nor builds the other fourteen (``ptx --help`` and a mistyped command get them all)."""
+    app = typer.Typer(
+        name="ptx",
+        help="Turn a video of a person into a neural renderer, then make them perform other "
+        "videos' moves (D2G-Net and the systems of its papers; see `ptx methods`).",
+        no_args_is_help=True,
+        add_completion=True,
+        pretty_exceptions_enable=False,
+        rich_markup_mode="rich",
+    )
+    app.callback()(_root)
+    wanted = None if only is None else set(only)
+    for name, (module, attr) in COMMANDS.items():
+        if wanted is not None and name not in wanted:
+            continue
+        target = getattr(importlib.import_module(f"ptx.cli.{module}"), attr)
+        if isinstance(target, typer.Typer):
+            app.add_typer(target, name=name)
+        else:
+            app.command(name)(target)
+    hide_flag_types()
+    return app
+
+
+def __getattr__(name: str) -> Any:
+    if name == "app":  # the whole app, built when asked for
+        return build_app()
+    raise AttributeError(name)
 
 
 def _workspace_in(argv: list[str]) -> Path:
@@ -126,7 +136,8 @@ def run(argv: list[str] | None = None) -> int:
         from ptx.cli.remote import on_local_copy
 
         with on_local_copy(argv) as local_argv:  # a URL workspace: its local copy
-            app(args=local_argv, prog_name="ptx")  # usage errors and --help: SystemExit
+            only = local_argv[:1] if local_argv[:1] and local_argv[0] in COMMANDS else None
+            build_app(only)(args=local_argv, prog_name="ptx")  # usage errors, --help: SystemExit
     except SystemExit as exc:
         code = exc.code
         return code if isinstance(code, int) else (0 if code is None else 1)

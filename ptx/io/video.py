@@ -9,7 +9,9 @@ this is exactly frame ``i``; for variable-rate video it gives a constant-rate se
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections import deque
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -156,8 +158,14 @@ class FrameDecoder:
         fps: float,
         start: float = 0.0,
         size: tuple[int, int] | None = None,
+        workers: int = 2,
+        transform: Callable[[np.ndarray], np.ndarray] | None = None,
     ) -> None:
         self.info = info
+        self.workers = workers
+        """Threads converting decoded frames to RGB (1: in the decoding thread)."""
+        self.transform = transform
+        """Applied to each upright RGB frame on the converting thread (e.g. a crop)."""
         self.fps = fps
         self.start = start
         self.size = size or (info.width, info.height)
@@ -172,13 +180,49 @@ class FrameDecoder:
         w, h = self._coded
         img = frame.to_ndarray(width=w, height=h, format="rgb24", interpolation=self._interp)
         k = self.info.rotation // 90
-        return np.ascontiguousarray(np.rot90(img, k)) if k else img
+        img = np.ascontiguousarray(np.rot90(img, k)) if k else img
+        return img if self.transform is None else self.transform(img)
 
     def frames(self, first: int, count: int, seek: bool = True) -> Iterator[np.ndarray]:
         """Yield output frames ``first .. first + count - 1`` (fewer if the file ends early).
 
         With ``seek`` the decode starts at the keyframe before ``first``; otherwise it
-        decodes from the beginning of the file."""
+        decodes from the beginning of the file. With ``workers`` > 1 the frames are
+        converted to RGB (and scaled) on that many threads while FFmpeg decodes the next
+        ones (swscale runs outside the GIL): the same arrays, in the same order, sooner."""
+        picks = self._picks(first, count, seek)
+        if self.workers <= 1:
+            last, img = None, None
+            for frame in picks:
+                if frame is not last:
+                    try:
+                        img = self._convert(frame)
+                    except av.FFmpegError:
+                        return  # damaged frame: stop here; the caller compares counts
+                    last = frame
+                yield img
+            return
+        with ThreadPoolExecutor(self.workers, thread_name_prefix="ptx-convert") as pool:
+            queue: deque[Future] = deque()
+            last, fut = None, None
+            try:
+                for frame in picks:
+                    if frame is not last:
+                        fut, last = pool.submit(self._convert, frame), frame
+                    queue.append(fut)
+                    while len(queue) > 2 * self.workers:
+                        yield queue.popleft().result()
+                while queue:
+                    yield queue.popleft().result()
+            except av.FFmpegError:
+                return  # damaged frame: stop here; the caller compares counts
+            finally:
+                for f in queue:
+                    f.cancel()
+
+    def _picks(self, first: int, count: int, seek: bool = True) -> Iterator[av.VideoFrame]:
+        """The decoded source frame of each output frame (the same object where a frame
+        repeats); see :meth:`frames`."""
         if count <= 0:
             return
         tol = 0.5 / self.fps
@@ -194,7 +238,6 @@ class FrameDecoder:
                 container.seek(int(max(0.0, target0 - 1.0) / tb), stream=vs, backward=True)
             i, end = first, first + count
             prev: av.VideoFrame | None = None
-            prev_img: np.ndarray | None = None
             checked_seek = False
             try:
                 for frame in container.decode(vs):
@@ -207,27 +250,21 @@ class FrameDecoder:
                             return
                     self.last_time = t
                     while i < end and t > origin + self.start + i / self.fps + tol:
-                        src = prev if prev is not None else frame
-                        if prev_img is None or src is not prev:
-                            prev_img = self._convert(src)
-                        yield prev_img
+                        yield prev if prev is not None else frame
                         i += 1
                     if i >= end:
                         return
-                    if frame is not prev:
-                        prev, prev_img = frame, None
+                    prev = frame
             except av.FFmpegError:
                 pass  # damaged tail: stop here; the caller compares counts
             # End of stream: the last frame holds until its own display time runs out.
             while prev is not None and i < end:
                 if origin + self.start + i / self.fps > self.last_time + src_period + tol:
                     break
-                if prev_img is None:
-                    prev_img = self._convert(prev)
-                yield prev_img
+                yield prev
                 i += 1
 
-    def _from_start(self, first: int, count: int) -> Iterator[np.ndarray]:
-        for n, img in enumerate(self.frames(0, first + count, seek=False)):
+    def _from_start(self, first: int, count: int) -> Iterator[av.VideoFrame]:
+        for n, frame in enumerate(self._picks(0, first + count, seek=False)):
             if n >= first:
-                yield img
+                yield frame

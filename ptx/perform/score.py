@@ -19,7 +19,8 @@ trivially right pixels. ``details.picture`` says which part that was, and
 - ``akd``, ``mkr``: MediaPipe's keypoints on the outputs (upscaled to ``keypoint_size``)
   against the real frames' keypoints (ptx.metrics.keypoints);
 - ``lpips``, ``fid``: when their weights are present, else null with the reason;
-- ``fps``: model-only render speed.
+- ``fps``: model-only render speed (the held-out frames' conditions read and rendered; the
+  real frames, masks and flow read for the metrics are not counted).
 """
 
 from __future__ import annotations
@@ -111,6 +112,9 @@ class _Rendered:
     """x0, y0, x1, y1 of the picture in the model's frame (the arrays above are cut to it)."""
     padded_fraction: float
     """Share of the model's frame left out as padding."""
+    render_seconds: float = 0.0
+    """Time spent rendering (conditions read and rendered, as ``render_fps`` measures),
+    without reading the real frames, masks and flow the metrics compare against."""
 
 
 def _heldout(
@@ -155,9 +159,12 @@ def _render_heldout(model: LoadedModel, spans: list) -> _Rendered:
     outs, truths, masks, flows, valids, kps, train_kps, labels = [], [], [], [], [], [], [], []
     bounds: list[tuple[int, int]] = []
     has_flow = all(s.has("flow") and s.has("flow_valid") for s, *_ in spans)
+    render_s = 0.0
     for store, vid, a, b in spans:
+        t0 = time.perf_counter()
         for chunk in render_conditions(model, StoreConditions(store, a, b), video=vid):
             outs.append(chunk.rgb[cut])
+        render_s += time.perf_counter() - t0
         src = canonical_frame(store).shape
         truths.append(_chw_to_hwc(resize_array("frames", store.read("frames", a, b), frame))[cut])
         masks.append(resize_array("mask", store.read("mask", a, b), frame)[:, 0].numpy()[cut])
@@ -180,6 +187,7 @@ def _render_heldout(model: LoadedModel, spans: list) -> _Rendered:
         np.concatenate(flows).astype(np.float32) if has_flow else None,
         np.concatenate(valids) if has_flow else None,
         np.concatenate(kps), np.concatenate(train_kps), labels, bounds, (x0, y0, x1, y1), padded,
+        render_s,
     )  # fmt: skip
 
 
@@ -221,9 +229,8 @@ def score(
     run_dir = resolve_run(ws, subject, run, method)
     model = load_model(run_dir, device)
     spans = _heldout(model, ws, subject)
-    t0 = time.perf_counter()
     r = _render_heldout(model, spans)
-    fps = len(r.output) / max(time.perf_counter() - t0, 1e-9)
+    fps = len(r.output) / max(r.render_seconds, 1e-9)  # the rendering alone
     scores = frame_scores(r.output, r.truth, r.mask)
     hard = challenging_frames(r.truth_kp, r.train_kp, m=10)
     hard_scores = scores.subset(hard.indices) if len(hard.indices) else None

@@ -339,7 +339,9 @@ class CropStage(Stage):
         todo = ctx.pending(-(-t_count // ctx.chunk_frames), total_frames=t_count)
         if todo:
             info = probe_video(ctx.source)
-            decoder = FrameDecoder(info, float(ext["fps"]), float(ext["start"]))
+            # each frame cropped on the thread that converts it (cv2 runs outside the GIL)
+            decoder = FrameDecoder(info, float(ext["fps"]), float(ext["start"]),
+                                   transform=lambda img: crop_frame(img, box))  # fmt: skip
             _crop_chunks(ctx, decoder, box, todo, t_count)
 
 
@@ -363,7 +365,7 @@ def _crop_chunks(
         for img in decoder.frames(first, t_count - first):
             c = index // chunk
             if c in pending:
-                buf[index % chunk] = crop_frame(img, box)
+                buf[index % chunk] = img  # (cropped by the decoder)
             index += 1
             if (index % chunk == 0 or index == t_count) and c in pending:
                 in_flight.append(pool.submit(flush, c, buf[: index - c * chunk].copy()))

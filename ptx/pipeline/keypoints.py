@@ -21,6 +21,7 @@ Outputs, all in ``frames_analysis`` pixels (picture spanning ``[0, w] x [0, h]``
 from __future__ import annotations
 
 import hashlib
+import threading
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -71,6 +72,9 @@ class KeypointsConfig:
     tracker_warmup: int = 16
     """Frames before a segment the fresh tracker sees first, its outputs dropped (so it is
     tracking, not detecting anew, when the segment begins)."""
+    trackers: int = setting(2, fingerprint=False)
+    """Trackers running at once, each on every n-th segment (each segment's detections are
+    the same for any number, so changing it re-runs nothing; 1: one after the other)."""
     cleanup: bool = True
     """Fill short gaps and smooth the tracks (False keeps the detections as they are)."""
     max_gap: float = 0.25
@@ -140,6 +144,8 @@ def _check(cfg: KeypointsConfig) -> None:
             "keypoints.max_gap and crowd_check_every must be >= 0, smoothing_window > 0.",
             "Fix the --set value.",
         )
+    if cfg.trackers < 1:
+        raise InputError(f"keypoints.trackers={cfg.trackers} must be 1 or more.")
     if cfg.tracker_segment < 0 or cfg.tracker_warmup < 0:
         raise InputError(
             "keypoints.tracker_segment and tracker_warmup must be >= 0.", "Fix the --set value."
@@ -245,8 +251,60 @@ class SegmentedTracker:
 
 
 def _track(ctx: StageContext, todo: list[int], t_count: int, k: int) -> None:
-    """MediaPipe over the pending chunks; reading the next chunk and writing the last one
-    run in threads, overlapping inference (MediaPipe's graph runs outside the GIL)."""
+    """MediaPipe over the pending chunks. The chunks of every other tracker segment go to a
+    second tracker running at the same time (``KeypointsConfig.trackers``): a frame's
+    detection depends only on its segment and that segment's warm-up, so the outputs are
+    those of one tracker, on about twice the cores (MediaPipe's graph runs outside the
+    GIL)."""
+    cfg: KeypointsConfig = ctx.config
+    chunk = ctx.chunk_frames
+    groups: dict[int, list[int]] = {}
+    for c in todo:
+        groups.setdefault((c * chunk) // cfg.tracker_segment if cfg.tracker_segment else 0,
+                          []).append(c)  # fmt: skip
+    lanes: list[list[int]] = [[] for _ in range(max(1, min(cfg.trackers, len(groups))))]
+    for i, key in enumerate(sorted(groups)):
+        lanes[i % len(lanes)].extend(groups[key])
+    if len(lanes) == 1:
+        _track_chunks(ctx, lanes[0], t_count, k, threading.Lock(), threading.Event())
+        return
+    lock, stop = threading.Lock(), threading.Event()
+    failed: list[BaseException] = []
+
+    def other(chunks: list[int]) -> None:
+        try:
+            _track_chunks(ctx, chunks, t_count, k, lock, stop)
+        except BaseException as exc:  # raised in the stage's own thread below
+            failed.append(exc)
+            stop.set()
+
+    helpers = [threading.Thread(target=other, args=(chunks,), name="ptx-tracker", daemon=True)
+               for chunks in lanes[1:]]  # fmt: skip
+    for t in helpers:
+        t.start()
+    try:
+        _track_chunks(ctx, lanes[0], t_count, k, lock, stop)
+    except BaseException:
+        stop.set()  # (Ctrl-C lands here) the other trackers end after their current chunk
+        raise
+    finally:
+        for t in helpers:
+            t.join()
+    if failed:
+        raise failed[0]
+
+
+def _track_chunks(
+    ctx: StageContext,
+    todo: list[int],
+    t_count: int,
+    k: int,
+    lock: threading.Lock,
+    stop: threading.Event,
+) -> None:
+    """One tracker over ``todo`` (ascending chunks); reading the next chunk and writing the
+    last one run in threads, overlapping inference. Commits hold ``lock``; the loop ends
+    early once ``stop`` is set."""
     from ptx.pipeline.mediapipe_pose import CrowdCheck, PoseTracker
 
     cfg: KeypointsConfig = ctx.config
@@ -268,6 +326,10 @@ def _track(ctx: StageContext, todo: list[int], t_count: int, k: int) -> None:
     def read(c: int) -> np.ndarray:
         return frames_at(c * chunk, min(t_count, (c + 1) * chunk))
 
+    def write(c: int, parts: dict[str, np.ndarray]) -> None:
+        with lock:
+            _write_chunk(ctx, c, c * chunk, parts)
+
     tracker = SegmentedTracker(make, frames_at, cfg.tracker_segment, cfg.tracker_warmup)
     with ThreadPoolExecutor(max_workers=2, thread_name_prefix="ptx-io") as pool:
         writing: Future | None = None
@@ -276,12 +338,14 @@ def _track(ctx: StageContext, todo: list[int], t_count: int, k: int) -> None:
         try:
             for i, c in enumerate(todo):
                 frames = upcoming.result()
+                if stop.is_set():
+                    break
                 if i + 1 < len(todo):
                     upcoming = pool.submit(read, todo[i + 1])
                 parts = _detect(frames, c * chunk, tracker, crowd, cfg.crowd_check_every, k)
                 if writing is not None:
                     writing.result()
-                writing = pool.submit(_write_chunk, ctx, c, c * chunk, parts)
+                writing = pool.submit(write, c, parts)
             if writing is not None:
                 writing.result()
         finally:

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as _dt
+import threading
 import time
 import uuid
 from collections.abc import Iterable
@@ -40,7 +41,7 @@ from ptx.cache.workspace import Workspace, file_content_hash, name_from_path, va
 from ptx.config import build_config, fingerprint_values
 from ptx.errors import DamagedError, InputError, PtxError, StageError
 from ptx.io.video import MIN_STILL_FRAMES, probe_video
-from ptx.pipeline import states
+from ptx.pipeline import lanes, states
 from ptx.pipeline.registry import STAGES, producers
 from ptx.pipeline.sources import label_of, video_source
 from ptx.pipeline.stage import (
@@ -138,7 +139,8 @@ def prepare_video(
     join_subject: bool = True,
     strict: bool = False,
 ) -> PrepareResult:
-    """Run every registered stage on ``video`` in order (see the module docstring).
+    """Run every registered stage on ``video`` in order (see the module docstring); stages
+    independent of each other run two at a time (``ptx.pipeline.lanes``).
 
     The video joins subject ``subject`` (default: a name from its file name) unless
     ``join_subject`` is False (a transfer's motion source is no person to train). With
@@ -181,12 +183,25 @@ def prepare_video(
         for stage in order:
             settings[stage] = {"config_hash": stage_fingerprint(stage, configs[stage])}
         store.save_settings(settings)
-        for stage in order:
+        n_lanes = lanes.stage_lanes()
+        shown = lanes.locked(reporter) if n_lanes > 1 else reporter
+
+        def run(stage: str, stop: threading.Event | None, side: bool) -> StageOutcome:
             forced = "all" in force or stage in force
             config = configs[stage]
-            stop = strict or bool(getattr(config, "strict", False))
-            outcome = _run_stage(store, stage, config, video, forced, reporter, stop)
-            result.outcomes.append(outcome)
+            gates = strict or bool(getattr(config, "strict", False))
+            # the side lane's stage gets a store of its own (its record cache is its own)
+            where = VideoStore(workspace, video_id) if side else store
+            return _run_stage(where, stage, config, video, forced, shown, gates, stop)
+
+        needs = lanes.dependencies(STAGES, order)
+        try:
+            outcomes = lanes.run_lanes(order, needs, lanes.leaves(STAGES), run, n_lanes)
+        except KeyboardInterrupt:  # between two stages
+            raise Interrupted(
+                "Interrupted between stages.", "Run the same command again to resume."
+            ) from None
+        result.outcomes = [outcomes[s] for s in order]
     return result
 
 
@@ -223,6 +238,7 @@ def _run_stage(
     forced: bool,
     reporter: Reporter,
     strict: bool = False,
+    stop: threading.Event | None = None,
 ) -> StageOutcome:
     cls = STAGES[stage]
     code, cfg_hash = code_version(stage), stage_fingerprint(stage, config)
@@ -263,7 +279,7 @@ def _run_stage(
     rec.resumed_chunks = len(rec.chunks_done)
     rec.warnings = []
     rec.meta.pop("gates", None)
-    ctx = StageContext(cls(), config, store, rec, source, reporter, strict)
+    ctx = StageContext(cls(), config, store, rec, source, reporter, strict, stop)
     reporter.stage_start(stage, None, rec.frames)
     t0 = time.perf_counter()
     try:

@@ -26,6 +26,7 @@ re-running only the stage chunks it belongs to.
 
 from __future__ import annotations
 
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -97,6 +98,7 @@ class StageContext:
         source: Path | None,
         reporter: Reporter,
         strict: bool = False,
+        stop: threading.Event | None = None,
     ) -> None:
         self.stage = stage
         self.config = config
@@ -106,6 +108,9 @@ class StageContext:
         self.reporter = reporter
         self.strict = strict
         """``--strict``: what :meth:`gate` is given stops the stage instead of warning."""
+        self.stop = stop
+        """Set by the runner when the stage must end at its next commit (Ctrl-C stopped the
+        stage running beside it; ``ptx.pipeline.lanes``)."""
         self._t0 = time.perf_counter()
         self._wall_before = record.wall_time
         self._resumed = bool(record.chunks_done)
@@ -189,6 +194,8 @@ class StageContext:
         self.record.wall_time = self._wall_before + time.perf_counter() - self._t0
         self.store.write_record(self.record)
         self.reporter.advance(self.stage.name, frames)
+        if self.stop is not None and self.stop.is_set():
+            raise KeyboardInterrupt  # the runner keeps what was committed, as for Ctrl-C
 
     def _note_checksums(self, chunk: int) -> None:
         """Record the checksums of the chunk files ``chunk`` wrote (the outputs chunked like

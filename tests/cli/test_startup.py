@@ -51,3 +51,29 @@ def test_a_command_still_gets_its_libraries(tmp_path):
     )
     assert "torch" in _loaded_after(code, tmp_path)
     assert (tmp_path / "c.mp4").is_file()
+
+
+def test_a_named_command_builds_only_itself(tmp_path):
+    """`ptx status` neither imports nor builds the other commands (typer builds every
+    parameter of every registered command), while `ptx --help` still lists them all."""
+    (tmp_path / "ws").mkdir()
+    code = (
+        "import contextlib, io, sys\nfrom ptx.cli.main import run, COMMANDS\n"
+        "with contextlib.redirect_stdout(io.StringIO()):\n"
+        "    assert run(['status', '-w', 'ws']) == 0\n"
+        "print(sorted(m for m in sys.modules if m.startswith('ptx.cli.')))\n"
+    )
+    env = {"PYTHONPATH": str(ROOT), "PATH": "", "HOME": str(tmp_path), "COLUMNS": "100"}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         env=env, cwd=tmp_path)  # fmt: skip
+    assert out.returncode == 0, out.stderr
+    loaded = set(eval(out.stdout.strip().splitlines()[-1]))
+    assert "ptx.cli.status" in loaded
+    assert not loaded & {"ptx.cli.compare", "ptx.cli.train", "ptx.cli.prepare", "ptx.cli.demo"}
+    from ptx.cli.main import COMMANDS
+
+    helped = subprocess.run([sys.executable, "-m", "ptx.cli.main", "--help"], capture_output=True,
+                            text=True, env=env, cwd=tmp_path)  # fmt: skip
+    assert helped.returncode == 0, helped.stderr
+    listed = {line.split()[1] for line in helped.stdout.splitlines() if line.startswith("│ ")}
+    assert set(COMMANDS) <= listed

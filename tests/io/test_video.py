@@ -82,3 +82,22 @@ def test_probe_describes_audio(clip, tmp_path):
     assert not probe_video(clip("b.mp4", frames=5)).has_audio
     with pytest.raises(InputError, match="no video stream"):
         probe_video(write_audio_only(tmp_path / "tone.m4a"))
+
+
+@pytest.mark.parametrize("fps,first,size", [(25, 0, None), (17, 30, (48, 36)), (40, 61, None)])
+def test_conversion_threads_give_the_arrays_of_one_thread(clip, fps, first, size):
+    """Frames converted on worker threads while the next ones decode: the same arrays in the
+    same order as converting each in the decoding thread, with frames dropped (17 fps),
+    repeated (40 fps), scaled, after a seek, and a consumer that stops early."""
+    path = clip(frames=90, width=64, height=48, fps=25, lossless=False)
+    info = probe_video(path)
+    n = frame_count_for(info, fps, 0.0, None) - first
+    one = [f.copy() for f in FrameDecoder(info, fps, 0.0, size, workers=1).frames(first, n)]
+    many = [f.copy() for f in FrameDecoder(info, fps, 0.0, size, workers=3).frames(first, n)]
+    assert len(one) == len(many) == n > 10
+    assert all(np.array_equal(a, b) for a, b in zip(one, many))
+    assert not all(np.array_equal(one[0], f) for f in one)  # they really differ in time
+    gen = FrameDecoder(info, fps, 0.0, size, workers=2).frames(first, n)
+    head = [next(gen).copy() for _ in range(5)]
+    gen.close()  # stops early: no thread left running, nothing raised
+    assert all(np.array_equal(a, b) for a, b in zip(head, one[:5]))

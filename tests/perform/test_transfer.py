@@ -136,6 +136,24 @@ def test_render_heldout_and_score_every_field(trained, tmp_path):
     assert (tmp_path / "report" / "psnr.png").is_file()
 
 
+def test_score_render_rate_counts_the_rendering_alone(trained, monkeypatch):
+    """Reading the real frames the metrics compare against (made 3 s slower here) is not
+    part of the render frames/s ``score`` reports."""
+    import time as _time
+
+    from ptx.perform import score as score_module
+
+    real = score_module._chw_to_hwc
+
+    def slow(t):
+        _time.sleep(3.0)
+        return real(t)
+
+    monkeypatch.setattr(score_module, "_chw_to_hwc", slow)
+    res = score(trained.ws, "alice")
+    assert res.results["fps"] > res.extra["frames"] / 3.0
+
+
 @pytest.mark.usefixtures("perceptual_weights")
 def test_score_measures_lpips_and_fid_when_their_weights_are_there(trained):
     res = score(trained.ws, "alice")

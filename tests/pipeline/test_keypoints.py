@@ -214,7 +214,14 @@ def test_interrupted_tracking_resumes_to_exactly_the_uninterrupted_result(
     monkeypatch.setenv("PTX_CHUNK_FRAMES", "4")
     monkeypatch.setattr(mediapipe_pose, "PoseTracker", _FakeTracker)
     video = clip("fake.mp4", frames=12, width=64, height=48)
-    over = {"keypoints": {"crowd_check_every": 0, "tracker_segment": 8, "tracker_warmup": 2}}
+    over = {
+        "keypoints": {
+            "crowd_check_every": 0,
+            "tracker_segment": 8,
+            "tracker_warmup": 2,
+            "trackers": 1,
+        }
+    }  # fmt: skip (one tracker: the calls are counted)
     _FakeTracker.calls, _FakeTracker.fail_at = 0, 7  # dies at frame 6, in the second chunk
     with pytest.raises(Interrupted):
         prepare_video(video, workspace, overrides=over, until="keypoints")
@@ -377,3 +384,60 @@ def test_strict_stops_on_the_warnings_of_a_cached_stage(openpose_clip, workspace
         prepare_video(video, workspace, overrides=over, until="keypoints", strict=True)
     res = prepare_video(video, workspace, overrides=over, until="keypoints")
     assert res.outcomes[-1].status == "cached"  # the strict run threw nothing away
+
+
+def test_two_trackers_give_the_detections_of_one(clip, tmp_path, monkeypatch):
+    """Every other segment tracked by a second tracker at the same time: the (remembering)
+    fake's detections, and so every output, equal one tracker's bit for bit, and the second
+    tracker really ran (its thread saw frames)."""
+    import threading
+
+    from ptx.cache.workspace import Workspace
+    from ptx.pipeline import mediapipe_pose
+
+    seen: set[str] = set()
+
+    class Recording(_FakeTracker):
+        def process(self, rgb):
+            seen.add(threading.current_thread().name)
+            return super().process(rgb)
+
+    monkeypatch.setenv("PTX_CHUNK_FRAMES", "4")
+    monkeypatch.setattr(mediapipe_pose, "PoseTracker", Recording)
+    video = clip("fake.mp4", frames=30, width=64, height=48)
+    arrays = []
+    for n in (1, 2):
+        over = {"keypoints": {"crowd_check_every": 0, "tracker_segment": 8, "tracker_warmup": 2,
+                              "trackers": n}}  # fmt: skip
+        _FakeTracker.calls, _FakeTracker.fail_at = 0, None
+        seen.clear()
+        ws = Workspace(tmp_path / f"t{n}")
+        res = prepare_video(video, ws, overrides=over, until="keypoints")
+        store = VideoStore(ws, res.video_id)
+        arrays.append({a: store.read(a) for a in ("keypoints_raw", "keypoints_analysis",
+                                                 "person_found", "segmentation_analysis")})  # fmt: skip
+        assert store.record("keypoints").status == "complete"
+        assert sorted(store.record("keypoints").chunks_done) == list(range(8))
+        assert ("ptx-tracker" in seen) == (n == 2)
+    for name, a in arrays[0].items():
+        np.testing.assert_array_equal(a, arrays[1][name], err_msg=name)
+
+
+@pytest.mark.slow
+def test_two_mediapipe_trackers_give_the_detections_of_one(tmp_path):
+    """The same with MediaPipe itself (two graphs at once) on the astronaut clip."""
+    from ptx.cache.workspace import Workspace
+    from tests.pipeline.conftest import astronaut_placements, write_astronaut_clip
+
+    video = write_astronaut_clip(tmp_path / "astro.mp4", astronaut_placements())
+    arrays = []
+    for n in (1, 2):
+        over = {"keypoints": {"tracker_segment": 8, "tracker_warmup": 2, "trackers": n}}
+        ws = Workspace(tmp_path / f"mp{n}")
+        res = prepare_video(video, ws, overrides=over, until="keypoints")
+        store = VideoStore(ws, res.video_id)
+        arrays.append({a: store.read(a) for a in ("keypoints_raw", "segmentation_analysis",
+                                                 "people_seen")})  # fmt: skip
+    assert arrays[0]["keypoints_raw"][..., 2].max() > 0.5  # the person was found
+    for name, a in arrays[0].items():
+        np.testing.assert_array_equal(a, arrays[1][name], err_msg=name)
