@@ -24,7 +24,7 @@ from ptx.methods.base import RenderInputs, RenderOutput
 from ptx.methods.bdmm.config import RADIUS
 from ptx.methods.bdmm.prewarp import Prewarp, iuv_of, structure_of
 from ptx.methods.bdmm.trainer import build_generator
-from ptx.nn.poselabels import unit
+from ptx.methods.oneshot import OneShotRenderer, over_background
 
 
 def offsets(direction: str) -> tuple[int, ...]:
@@ -33,27 +33,20 @@ def offsets(direction: str) -> tuple[int, ...]:
     return tuple(range(lo, hi + 1))
 
 
-class BdmmRenderer:
-    one_shot = True
-
-    def __init__(self, cfg: Any, state: dict[str, Any], device: torch.device, frame) -> None:
-        self.cfg, self.device, self.frame = cfg, device, tuple(frame)
-        self.g = build_generator(cfg).to(device)
-        self.g.load_state_dict(state["g"])
-        self.g.eval()
+class BdmmRenderer(OneShotRenderer):
+    def build(self, cfg: Any) -> torch.nn.Module:
         self.offsets = offsets(cfg.direction)
-        self.source: torch.Tensor | None = None
+        return build_generator(cfg)
 
     @torch.no_grad()
     def set_source(self, frame: torch.Tensor, iuv: torch.Tensor) -> None:
-        """The picture to animate: uint8 (3, H, W) frame and IUV at the model's frame."""
-        self.source = unit(frame[None].to(self.device))
-        self.prewarp = Prewarp(self.source, iuv[None].to(self.device))
+        """The picture to animate, its pre-warp and its style code."""
+        super().set_source(frame, iuv)
+        self.prewarp = Prewarp(self.source, self.source_iuv)
         self.style = self.g.style(self.source)
 
     def start(self) -> Any:
-        if self.source is None:
-            raise ValueError("BdmmRenderer: set_source() before rendering")
+        self.require_source()
         return (self.source, None)
 
     @torch.no_grad()
@@ -78,7 +71,5 @@ class BdmmRenderer:
         fg = torch.cat(outs)
         centre = codes[:, self.offsets.index(0)]
         alpha = (iuv_of(centre)[:, :1] > 0).float()
-        out = fg
-        if inputs.background is not None:
-            out = alpha * fg + (1 - alpha) * inputs.background
+        out = over_background(fg, alpha, inputs.background)
         return RenderOutput(output=out, fg=fg, alpha=alpha), (prev, memory)

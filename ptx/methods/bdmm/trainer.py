@@ -29,6 +29,7 @@ from ptx.methods.bdmm.discriminators import SpatialD, TemporalD
 from ptx.methods.bdmm.losses import vgg_terms
 from ptx.methods.bdmm.nets import Generator
 from ptx.methods.bdmm.prewarp import Prewarp, structural_channels, structure_of
+from ptx.methods.oneshot import SavedParts
 from ptx.nn.losses import gan_d_loss, gan_g_loss, split_real_fake
 from ptx.nn.optim import LinearDecay, check_finite, requires_grad
 
@@ -38,7 +39,9 @@ def build_generator(cfg: Any) -> Generator:
                      cfg.direction, cfg.dmm)  # fmt: skip
 
 
-class BdmmTrainer:
+class BdmmTrainer(SavedParts):
+    PARTS = ("g", "d", "dv", "opt_g", "opt_d")
+
     def __init__(self, setup: TrainSetup) -> None:
         cfg = self.cfg = setup.cfg
         self.device = setup.device
@@ -145,19 +148,3 @@ class BdmmTrainer:
         out, _ = self.g(self.g.style(batch.source), code, batch.source, None, feats)
         self.g.train()
         return {"output": out, "warp": warped}
-
-    def state_dict(self) -> dict[str, Any]:
-        return {
-            "g": self.g.state_dict(),
-            "d": self.d.state_dict(),
-            "dv": self.dv.state_dict(),
-            "opt_g": self.opt_g.state_dict(),
-            "opt_d": self.opt_d.state_dict(),
-        }
-
-    def load_state_dict(self, state: dict[str, Any]) -> None:
-        self.g.load_state_dict(state["g"])
-        self.d.load_state_dict(state["d"])
-        self.dv.load_state_dict(state["dv"])
-        self.opt_g.load_state_dict(state["opt_g"])
-        self.opt_d.load_state_dict(state["opt_d"])

@@ -17,28 +17,15 @@ import torch
 from ptx.methods.base import RenderInputs, RenderOutput
 from ptx.methods.dwnet.grids import coarse_flow
 from ptx.methods.dwnet.trainer import build_generator
-from ptx.nn.poselabels import unit
+from ptx.methods.oneshot import OneShotRenderer, over_background
 
 
-class DwNetRenderer:
-    one_shot = True
-
-    def __init__(self, cfg: Any, state: dict[str, Any], device: torch.device, frame) -> None:
-        self.cfg, self.device, self.frame = cfg, device, tuple(frame)
-        self.g = build_generator(cfg).to(device)
-        self.g.load_state_dict(state["g"])
-        self.g.eval()
-        self.source: torch.Tensor | None = None
-        self.source_iuv: torch.Tensor | None = None
-
-    def set_source(self, frame: torch.Tensor, iuv: torch.Tensor) -> None:
-        """The picture to animate: uint8 (3, H, W) frame and IUV at the model's frame."""
-        self.source = unit(frame[None].to(self.device))
-        self.source_iuv = iuv[None].to(self.device)
+class DwNetRenderer(OneShotRenderer):
+    def build(self, cfg: Any) -> torch.nn.Module:
+        return build_generator(cfg)
 
     def start(self) -> Any:
-        if self.source is None:
-            raise ValueError("DwNetRenderer: set_source() before rendering")
+        self.require_source()
         return (self.source, self.source_iuv)
 
     @torch.no_grad()
@@ -55,7 +42,5 @@ class DwNetRenderer:
             outs.append(prev)
         fg = torch.cat(outs)
         alpha = (inputs.arrays["iuv"][:, :1] > 0).float()
-        out = fg
-        if inputs.background is not None:  # the body (its IUV) over the given picture
-            out = alpha * fg + (1 - alpha) * inputs.background
+        out = over_background(fg, alpha, inputs.background)  # the body: its IUV
         return RenderOutput(output=out, fg=fg, alpha=alpha), (prev, prev_iuv)

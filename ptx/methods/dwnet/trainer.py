@@ -24,6 +24,7 @@ from torch.nn import functional as F
 from ptx.methods.base import TrainSetup
 from ptx.methods.dwnet.grids import coarse_flow
 from ptx.methods.dwnet.nets import Generator
+from ptx.methods.oneshot import SavedParts
 from ptx.nn.discriminator import MultiScaleDiscriminator
 from ptx.nn.losses import feature_matching, gan_d_loss, gan_g_loss, split_real_fake
 from ptx.nn.optim import LinearDecay, check_finite, requires_grad
@@ -34,7 +35,7 @@ def build_generator(cfg: Any) -> Generator:
     return Generator(cfg.ngf, cfg.n_blocks, cfg.refine_blocks, cfg.refine, cfg.previous)
 
 
-class DwNetTrainer:
+class DwNetTrainer(SavedParts):
     def __init__(self, setup: TrainSetup) -> None:
         cfg = self.cfg = setup.cfg
         self.device = setup.device
@@ -132,17 +133,3 @@ class DwNetTrainer:
         self.g.train()
         warped, _ = warp_backward(batch.source, c_src)
         return {"output": out, "warp": warped}
-
-    def state_dict(self) -> dict[str, Any]:
-        return {
-            "g": self.g.state_dict(),
-            "d": self.d.state_dict(),
-            "opt_g": self.opt_g.state_dict(),
-            "opt_d": self.opt_d.state_dict(),
-        }
-
-    def load_state_dict(self, state: dict[str, Any]) -> None:
-        self.g.load_state_dict(state["g"])
-        self.d.load_state_dict(state["d"])
-        self.opt_g.load_state_dict(state["opt_g"])
-        self.opt_d.load_state_dict(state["opt_d"])

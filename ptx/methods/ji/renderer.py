@@ -15,28 +15,15 @@ import torch
 
 from ptx.methods.base import RenderInputs, RenderOutput
 from ptx.methods.ji.model import JiNet
-from ptx.nn.poselabels import unit
+from ptx.methods.oneshot import OneShotRenderer, over_background
 
 
-class JiRenderer:
-    one_shot = True
-
-    def __init__(self, cfg: Any, state: dict[str, Any], device: torch.device, frame) -> None:
-        self.cfg, self.device, self.frame = cfg, device, tuple(frame)
-        self.g = JiNet(cfg).to(device)
-        self.g.load_state_dict(state["g"])
-        self.g.eval()
-        self.source: torch.Tensor | None = None
-        self.source_iuv: torch.Tensor | None = None
-
-    def set_source(self, frame: torch.Tensor, iuv: torch.Tensor) -> None:
-        """The picture to animate: uint8 (3, H, W) frame and IUV at the model's frame."""
-        self.source = unit(frame[None].to(self.device))
-        self.source_iuv = iuv[None].to(self.device)
+class JiRenderer(OneShotRenderer):
+    def build(self, cfg: Any) -> torch.nn.Module:
+        return JiNet(cfg)
 
     def start(self) -> Any:
-        if self.source is None:
-            raise ValueError("JiRenderer: set_source() before rendering")
+        self.require_source()
         return None
 
     @torch.no_grad()
@@ -48,7 +35,5 @@ class JiRenderer:
             fgs.append(r["out"].clamp(-1, 1))
             alphas.append(torch.sigmoid(r["out_mask"]))
         fg, alpha = torch.cat(fgs), torch.cat(alphas)
-        out = fg
-        if inputs.background is not None:
-            out = alpha * fg + (1 - alpha) * inputs.background
+        out = over_background(fg, alpha, inputs.background)
         return RenderOutput(output=out, fg=fg, alpha=alpha), state

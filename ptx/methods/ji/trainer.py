@@ -35,6 +35,7 @@ from ptx.methods.ji.baseline import coarse_warp
 from ptx.methods.ji.config import stage_plan
 from ptx.methods.ji.model import JiNet
 from ptx.methods.ji.nets import Discriminator, shrink, small
+from ptx.methods.oneshot import SavedParts
 from ptx.nn.losses import gan_d_loss, gan_g_loss
 from ptx.nn.optim import LinearDecay, check_finite, requires_grad
 
@@ -42,7 +43,7 @@ VGG_TAPS = {0: 2, 1: 1, 2: 0}
 """Flow level -> VGG-19 activation of its scale (relu3_1 at 1/4, relu2_1, relu1_1)."""
 
 
-class JiTrainer:
+class JiTrainer(SavedParts):
     def __init__(self, setup: TrainSetup) -> None:
         cfg = self.cfg = setup.cfg
         self.device = setup.device
@@ -189,17 +190,3 @@ class JiTrainer:
             if k in r:
                 out[k] = up(r[k]) if self.cfg.sr > 1 else r[k]
         return out
-
-    def state_dict(self) -> dict[str, Any]:
-        return {
-            "g": self.g.state_dict(),
-            "d": self.d.state_dict(),
-            "opt_g": self.opt_g.state_dict(),
-            "opt_d": self.opt_d.state_dict(),
-        }
-
-    def load_state_dict(self, state: dict[str, Any]) -> None:
-        self.g.load_state_dict(state["g"])
-        self.d.load_state_dict(state["d"])
-        self.opt_g.load_state_dict(state["opt_g"])
-        self.opt_d.load_state_dict(state["opt_d"])
