@@ -228,8 +228,9 @@ class RemoteWorkspace:
             points = []
             for rel, path in first:  # read the commit points before anything goes up
                 if _commit_point(rel):
-                    try:
-                        points.append((rel, path, path.read_bytes(), self._stat(path)))
+                    try:  # stat first: a file replaced after it is sent again next push
+                        stat = self._stat(path)
+                        points.append((rel, path, path.read_bytes(), stat))
                     except FileNotFoundError:
                         continue
             sent: dict[str, list[int]] = {}

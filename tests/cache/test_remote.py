@@ -113,6 +113,34 @@ TRAIN = [f"--set={k}={v}" for k, v in {"size": 16, "uv_warmup_steps": 2, "gan_st
          "eval_frames": 2, "tensorboard": False, "threads": 1}.items()]  # fmt: skip
 
 
+def test_a_record_replaced_while_it_is_read_goes_up_on_the_next_push(tmp_path, monkeypatch):
+    """A stage record rewritten between the push reading it and noting its size and time
+    (two stages commit at once on two lanes): the next push must send the new one."""
+    url = f"memory://ptx-test-{uuid.uuid4().hex}/ws"
+    monkeypatch.setenv("PTX_REMOTE_CACHE", str(tmp_path / "a"))
+    remote = RemoteWorkspace(url)
+    remote.pull()
+    write(remote.cache, FILES)
+    rel = "videos/v/records/crop.json"
+    newer = b'{"status": "complete", "chunks_done": [0, 1, 2, 3]}'
+    read_bytes = Path.read_bytes
+
+    def read_then_replace(self):
+        data = read_bytes(self)
+        if self.name == "crop.json" and not newer_written:
+            newer_written.append(True)
+            self.write_bytes(newer)
+        return data
+
+    newer_written: list[bool] = []
+    monkeypatch.setattr(Path, "read_bytes", read_then_replace)
+    remote.push()
+    monkeypatch.setattr(Path, "read_bytes", read_bytes)
+    assert newer_written and remote.fs.cat_file(f"{remote.path}/{rel}") == FILES[rel]
+    assert remote.push() == 1
+    assert remote.fs.cat_file(f"{remote.path}/{rel}") == newer
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -178,7 +206,10 @@ def test_workspace_on_s3_prepare_kill_resume_train_transfer(s3_server, tmp_path,
     env = {**os.environ, "AWS_ENDPOINT_URL": endpoint, "AWS_ACCESS_KEY_ID": "testing",
            "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "us-east-1",
            "PTX_CHUNK_FRAMES": "4", "OMP_NUM_THREADS": "1", "PTX_REMOTE_PUSH_EVERY": "0.2",
-           "PTX_REMOTE_CACHE": str(tmp_path / "cache-1"), "PTX_WEIGHTS": str(tmp_path / "no")}  # fmt: skip
+           "PTX_REMOTE_CACHE": str(tmp_path / "cache-1"), "PTX_WEIGHTS": str(tmp_path / "no"),
+           # one stage at a time: with a side lane flow starts as crop ends, and the
+           # moment to kill (crop on the bucket, flow not yet) is often missed
+           "PTX_STAGE_LANES": "1"}  # fmt: skip
     for k, v in env.items():
         monkeypatch.setenv(k, v)
     ref = ptx(["prepare", video, "-w", tmp_path / "local", *opts], env)
