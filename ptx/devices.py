@@ -57,16 +57,10 @@ def cpu_threads(requested: int | None = None) -> int:
     threads. One thread per free core shares the machine instead."""
     if requested is not None and requested > 0:
         return int(requested)
-    env = os.environ.get(THREADS_ENV, "").strip()
-    if env:
-        try:
-            value = int(env)
-        except ValueError:
-            value = 0
-        if value < 1:
-            raise InputError(f"{THREADS_ENV}={env!r} is not a thread count.", "Give 1 or more.")
+    value = env_count(THREADS_ENV, "a thread count", "Give 1 or more.")
+    if value is not None:
         return value
-    cores = _cores()
+    cores = usable_cores()
     try:
         load = os.getloadavg()[0]
     except OSError:  # not available on this system
@@ -74,7 +68,23 @@ def cpu_threads(requested: int | None = None) -> int:
     return max(1, min(cores, round(cores - load + 0.25)))
 
 
-def _cores() -> int:
+def env_count(name: str, what: str, hint: str) -> int | None:
+    """The positive whole number in environment variable ``name`` (None when unset); any
+    other value is an InputError saying it is not ``what``."""
+    env = os.environ.get(name, "").strip()
+    if not env:
+        return None
+    try:
+        value = int(env)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise InputError(f"{name}={env!r} is not {what}.", hint)
+    return value
+
+
+def usable_cores() -> int:
+    """The cores this process may run on (its CPU affinity), at least 1."""
     try:
         return max(1, len(os.sched_getaffinity(0)))
     except (AttributeError, OSError):

@@ -15,7 +15,7 @@ def machine(monkeypatch):
 
     def set_(cores: int, load: float) -> None:
         monkeypatch.delenv(devices.THREADS_ENV, raising=False)
-        monkeypatch.setattr(devices, "_cores", lambda: cores)
+        monkeypatch.setattr(devices, "usable_cores", lambda: cores)
         monkeypatch.setattr(devices.os, "getloadavg", lambda: (load, load, load))
 
     return set_

@@ -20,32 +20,22 @@ default 2 where this process may run on two cores or more, else 1.
 
 from __future__ import annotations
 
-import os
 import threading
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from ptx.errors import InputError, PtxError
+from ptx.devices import env_count, usable_cores
+from ptx.errors import PtxError
 
 LANES_ENV = "PTX_STAGE_LANES"
 
 
 def stage_lanes() -> int:
     """How many stages may run at once (``PTX_STAGE_LANES``, else 2 on 2+ cores)."""
-    env = os.environ.get(LANES_ENV, "").strip()
-    if env:
-        try:
-            value = int(env)
-        except ValueError:
-            value = 0
-        if value < 1:
-            raise InputError(f"{LANES_ENV}={env!r} is not a number of lanes.", "Give 1 or 2.")
+    value = env_count(LANES_ENV, "a number of lanes", "Give 1 or 2.")
+    if value is not None:
         return min(value, 2)
-    try:
-        cores = len(os.sched_getaffinity(0))
-    except (AttributeError, OSError):
-        cores = os.cpu_count() or 1
-    return 2 if cores >= 2 else 1
+    return 2 if usable_cores() >= 2 else 1
 
 
 def dependencies(stages: dict[str, Any], order: list[str]) -> dict[str, set[str]]:
