@@ -1,9 +1,10 @@
 """What the one-shot methods' trainers and renderers have in common.
 
-``SavedParts``: a trainer's checkpoint is the ``state_dict`` of each network and optimiser
-named in ``PARTS`` (keys are the attribute names). ``OneShotRenderer``: the generator
-rebuilt from a checkpoint's ``g``, the source picture (and its IUV) to animate, and the
-composite of the generated body over a given background.
+``OneShotTrainer``: ``cfg.steps`` steps of one phase, and (``SavedParts``) a checkpoint
+that is the ``state_dict`` of each network and optimiser named in ``PARTS`` (keys are the
+attribute names). ``OneShotRenderer``: the generator rebuilt from a checkpoint's ``g``, the
+source picture (and its IUV) to animate, and the composite of the generated body over a
+given background.
 """
 
 from __future__ import annotations
@@ -24,6 +25,28 @@ class SavedParts:
     def load_state_dict(self, state: dict[str, Any]) -> None:
         for k in self.PARTS:
             getattr(self, k).load_state_dict(state[k])
+
+
+class OneShotTrainer(SavedParts):
+    """The Trainer protocol's plain parts: ``cfg.steps`` steps of one phase (``gan``; a
+    staged method overrides ``phase``), the learning rate the step last set (``_lr``),
+    nothing initialised from the data."""
+
+    cfg: Any
+    _lr: float
+
+    @property
+    def total_steps(self) -> int:
+        return int(self.cfg.steps)
+
+    def phase(self, step: int) -> str:
+        return "gan"
+
+    def lr(self) -> float:
+        return self._lr
+
+    def init_from_data(self, data: Any) -> None:
+        return None
 
 
 class OneShotRenderer:

@@ -29,7 +29,7 @@ from ptx.methods.bdmm.discriminators import SpatialD, TemporalD
 from ptx.methods.bdmm.losses import vgg_terms
 from ptx.methods.bdmm.nets import Generator
 from ptx.methods.bdmm.prewarp import Prewarp, structural_channels, structure_of
-from ptx.methods.oneshot import SavedParts
+from ptx.methods.oneshot import OneShotTrainer
 from ptx.nn.losses import gan_d_loss, gan_g_loss, split_real_fake
 from ptx.nn.optim import LinearDecay, check_finite, requires_grad
 
@@ -39,7 +39,7 @@ def build_generator(cfg: Any) -> Generator:
                      cfg.direction, cfg.dmm)  # fmt: skip
 
 
-class BdmmTrainer(SavedParts):
+class BdmmTrainer(OneShotTrainer):
     PARTS = ("g", "d", "dv", "opt_g", "opt_d")
 
     def __init__(self, setup: TrainSetup) -> None:
@@ -57,19 +57,6 @@ class BdmmTrainer(SavedParts):
         self.vgg = setup.vgg.to(self.device) if setup.vgg is not None else None
         self.notes: list[str] = []
         self._lr = cfg.lr
-
-    @property
-    def total_steps(self) -> int:
-        return int(self.cfg.steps)
-
-    def phase(self, step: int) -> str:
-        return "gan"
-
-    def lr(self) -> float:
-        return self._lr
-
-    def init_from_data(self, data: Any) -> None:
-        return None
 
     # --- generation -------------------------------------------------------------------
     def sequence(self, batch: Any) -> tuple[list[torch.Tensor], list[torch.Tensor]]:

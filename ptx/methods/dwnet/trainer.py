@@ -24,7 +24,7 @@ from torch.nn import functional as F
 from ptx.methods.base import TrainSetup
 from ptx.methods.dwnet.grids import coarse_flow
 from ptx.methods.dwnet.nets import Generator
-from ptx.methods.oneshot import SavedParts
+from ptx.methods.oneshot import OneShotTrainer
 from ptx.nn.discriminator import MultiScaleDiscriminator
 from ptx.nn.losses import feature_matching, gan_d_loss, gan_g_loss, split_real_fake
 from ptx.nn.optim import LinearDecay, check_finite, requires_grad
@@ -35,7 +35,7 @@ def build_generator(cfg: Any) -> Generator:
     return Generator(cfg.ngf, cfg.n_blocks, cfg.refine_blocks, cfg.refine, cfg.previous)
 
 
-class DwNetTrainer(SavedParts):
+class DwNetTrainer(OneShotTrainer):
     def __init__(self, setup: TrainSetup) -> None:
         cfg = self.cfg = setup.cfg
         self.device = setup.device
@@ -52,19 +52,6 @@ class DwNetTrainer(SavedParts):
         self.vgg = setup.vgg.to(self.device) if setup.vgg is not None else None
         self.notes: list[str] = []
         self._lr = cfg.lr
-
-    @property
-    def total_steps(self) -> int:
-        return int(self.cfg.steps)
-
-    def phase(self, step: int) -> str:
-        return "gan"
-
-    def lr(self) -> float:
-        return self._lr
-
-    def init_from_data(self, data: Any) -> None:
-        return None
 
     # --- generation -------------------------------------------------------------------
     def generate(self, batch: Any, k: int, prev: torch.Tensor, prev_iuv: torch.Tensor):

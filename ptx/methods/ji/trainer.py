@@ -35,7 +35,7 @@ from ptx.methods.ji.baseline import coarse_warp
 from ptx.methods.ji.config import stage_plan
 from ptx.methods.ji.model import JiNet
 from ptx.methods.ji.nets import Discriminator, shrink, small
-from ptx.methods.oneshot import SavedParts
+from ptx.methods.oneshot import OneShotTrainer
 from ptx.nn.losses import gan_d_loss, gan_g_loss
 from ptx.nn.optim import LinearDecay, check_finite, requires_grad
 
@@ -43,7 +43,7 @@ VGG_TAPS = {0: 2, 1: 1, 2: 0}
 """Flow level -> VGG-19 activation of its scale (relu3_1 at 1/4, relu2_1, relu1_1)."""
 
 
-class JiTrainer(SavedParts):
+class JiTrainer(OneShotTrainer):
     def __init__(self, setup: TrainSetup) -> None:
         cfg = self.cfg = setup.cfg
         self.device = setup.device
@@ -61,21 +61,11 @@ class JiTrainer(SavedParts):
         ]
         self._lr = cfg.lr
 
-    @property
-    def total_steps(self) -> int:
-        return int(self.cfg.steps)
-
     def phase(self, step: int) -> str:
         for name, end in self.plan:
             if step < end:
                 return name
         return self.plan[-1][0]
-
-    def lr(self) -> float:
-        return self._lr
-
-    def init_from_data(self, data: Any) -> None:
-        return None
 
     # --- losses -----------------------------------------------------------------------
     def _features(self, image: torch.Tensor) -> list[torch.Tensor] | None:
