@@ -34,7 +34,7 @@ from common import write_result
 from ptx.body.synth import SynthConfig, gt_dir_for, synthesize
 from ptx.io.openpose import read_openpose_numbered
 from ptx.io.video import FrameDecoder, fit_long_side, probe_video
-from ptx.pipeline.keypoints import SegmentedTracker
+from ptx.pipeline.tracking import SegmentedTracker
 
 VARIANTS = {"continuous": (0, 0), "segments": (128, 16), "chunk_restart": (16, 0)}
 

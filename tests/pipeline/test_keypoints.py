@@ -249,7 +249,7 @@ def test_interrupted_tracking_resumes_to_exactly_the_uninterrupted_result(
 def test_segmented_tracker_equals_itself_from_any_chunk():
     """Chunks processed in any order, from any starting chunk, give the same detections as
     one pass over every frame (the property resume relies on)."""
-    from ptx.pipeline.keypoints import SegmentedTracker
+    from ptx.pipeline.tracking import SegmentedTracker
 
     rng = np.random.default_rng(0)
     frames = rng.integers(0, 255, (40, 4, 4, 3), np.uint8)
