@@ -15,6 +15,10 @@ from ptx.config import setting
 from ptx.errors import InputError
 from ptx.methods.base import MethodConfig
 
+NORMS = ("none", "instance")
+"""The generator's normalisations (``ptx.nn.blocks.norm_layer``; not imported here: the
+method's record loads without torch)."""
+
 COARSE = ("iuv", "none")
 """Coarse warp grids: ``iuv`` (the paper's per-part nearest neighbour in UV space,
 ``ptx.body.meshflow.iuv_nearest_flow``), ``none`` (identity: the ablation without W)."""
@@ -36,6 +40,20 @@ class DwNetConfig(MethodConfig):
     """Width of the first conv of the encoders and the last of the decoder."""
     n_blocks: int = setting(9, fixed=True)
     """ResNet blocks of the decoder."""
+    downs: int = setting(2, fixed=True)
+    """Stride-2 convs of the encoders and R (and upsamplings of the decoder): the source's
+    features are warped at 1 / 2^downs of the frame. The paper's 2 warps 256-px frames at
+    64 x 64 [§3.1]; the presets keep that size of the warped features (``tiny``, 64 px: 0;
+    ``small``, 128 px: 1). At 64 px the paper's 2 would leave 16 x 16 features, in which a
+    person is two or three pixels wide and the body's features are mixed with the
+    background's (measured: benchmarks/results/oneshot.json)."""
+    norm: str = setting("none", fixed=True)
+    """Normalisation of the generator's layers: ``none`` or ``instance`` (the released
+    code's pix2pixHD default; the paper does not say). Measured on the synthetic crowd
+    (benchmarks/results/oneshot.json, ``norm_check``): instance norm, which removes each
+    feature's mean over the picture, keeps the generator from carrying a new person's
+    colours through, so held-out people stay several dB below the warp of their own
+    picture; without it the same generator learns to pass them on."""
     refine_blocks: int = setting(2, fixed=True)
     """ResNet blocks of the refine branch R."""
     ndf: int = setting(64, fixed=True)
@@ -57,24 +75,30 @@ class DwNetConfig(MethodConfig):
 PRESETS = {
     "tiny": {
         "size": 64, "batch": 2, "steps": 300, "ngf": 16, "n_blocks": 2, "refine_blocks": 1,
-        "ndf": 16, "d_layers": 2, "d_scales": 1, "lr": 1e-3, "log_every": 10,
+        "downs": 0, "ndf": 16, "d_layers": 2, "d_scales": 1, "lr": 1e-3, "log_every": 10,
         "eval_every": 100, "sample_every": 100, "checkpoint_every": 100, "eval_frames": 8,
     },
-    "small": {"size": 128, "batch": 2, "steps": 4000, "ngf": 32, "n_blocks": 6, "ndf": 32},
+    "small": {
+        "size": 128, "batch": 2, "steps": 4000, "ngf": 32, "n_blocks": 6, "ndf": 32, "downs": 1,
+    },
     "paper": {},
 }  # fmt: skip
 
 
 def divisor(cfg: DwNetConfig) -> int:
-    return 4
+    return 2**cfg.downs
 
 
 def check_config(cfg: DwNetConfig) -> None:
     if cfg.coarse not in COARSE:
         raise InputError(f"coarse={cfg.coarse!r} is unknown.", f"Use {' or '.join(COARSE)}.")
+    if cfg.norm not in NORMS:
+        raise InputError(f"norm={cfg.norm!r} is unknown.", f"Use {' or '.join(NORMS)}.")
     if cfg.gan_mode not in ("lsgan", "hinge"):
         raise InputError(f"gan_mode={cfg.gan_mode!r} is unknown.", "Use lsgan or hinge.")
     if cfg.data_budget_mb <= 0:
         raise InputError("data_budget_mb must be positive.")
-    if cfg.size % 4:
-        raise InputError(f"size={cfg.size} must be a multiple of 4 for DwNet.")
+    if not 0 <= cfg.downs <= 4:
+        raise InputError(f"downs={cfg.downs} is out of range.", "Use 0 to 4 (the paper: 2).")
+    if cfg.size % 2**cfg.downs:
+        raise InputError(f"size={cfg.size} must be a multiple of {2**cfg.downs} for DwNet.")

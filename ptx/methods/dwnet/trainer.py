@@ -32,7 +32,15 @@ from ptx.nn.warp import warp_backward
 
 
 def build_generator(cfg: Any) -> Generator:
-    return Generator(cfg.ngf, cfg.n_blocks, cfg.refine_blocks, cfg.refine, cfg.previous)
+    return Generator(
+        cfg.ngf,
+        cfg.n_blocks,
+        cfg.refine_blocks,
+        cfg.refine,
+        cfg.previous,
+        cfg.downs,
+        cfg.norm,
+    )
 
 
 class DwNetTrainer(OneShotTrainer):
