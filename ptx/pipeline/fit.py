@@ -92,7 +92,7 @@ class FitStage(Stage):
     """2: the silhouette's nearest vertex found without gradient (the same energy, a
     quarter of the work, other rounding); windows fitted in batches. 3: that search by a
     sorted sweep and every second step (``FitConfig.silhouette_refresh``), Adam written
-    out, skinning as one matrix product (the same energy, 2.5x less time, other
+    out, skinning as one matrix product (the same quality, 2.2x less CPU time, other
     rounding)."""
     Config = FitStageConfig
     inputs = ("keypoints", "mask")
