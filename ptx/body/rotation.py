@@ -21,8 +21,10 @@ def axis_angle_to_matrix(aa: torch.Tensor) -> torch.Tensor:
     x, y, z = aa.unbind(-1)
     zero = torch.zeros_like(x)
     k = torch.stack([zero, -z, y, z, zero, -x, -y, x, zero], -1).reshape(*aa.shape[:-1], 3, 3)
-    eye = torch.eye(3, dtype=aa.dtype, device=aa.device).expand_as(k)
-    return eye + a * k + b * (k @ k)
+    eye = torch.eye(3, dtype=aa.dtype, device=aa.device)
+    # k @ k = aa aa^T - theta^2 I, written out: a batched matmul of 3 x 3 matrices is slow
+    outer = aa[..., :, None] * aa[..., None, :]
+    return eye * (1.0 - b * theta2) + a * k + b * outer
 
 
 def matrix_to_axis_angle(rot: np.ndarray) -> np.ndarray:

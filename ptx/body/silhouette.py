@@ -21,6 +21,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from ptx.body.nearest import nearest_points
 from ptx.body.priors import gmof
 
 
@@ -111,29 +112,44 @@ _NEAREST_BLOCK = 64
 """Frames whose nearest-vertex search runs at once (bounds its (frames, M, V) scores)."""
 
 
+def nearest_vertices(proj: torch.Tensor, tg: SilhouetteTargets) -> torch.Tensor:
+    """int64 (T, M) the projected vertex nearest to each outline point (no gradient);
+    ``proj`` (T, V, 2) in pixels of the full frame. On the CPU a sorted sweep
+    (``ptx.body.nearest``), elsewhere a dense search."""
+    if proj.device.type == "cpu":
+        found = nearest_points(tg.outline.numpy(), proj.detach().numpy())
+        return torch.from_numpy(found)
+    a, b = tg.outline / tg.size, proj.detach() / tg.size
+    with torch.no_grad():  # |a|^2 is the same for every vertex, so it is left out
+        bb = (b * b).sum(-1)[:, None, :]
+        return torch.cat([
+            torch.baddbmm(bb[i:j], a[i:j], b[i:j].transpose(1, 2), alpha=-2).argmin(dim=2)
+            for i, j in ((i, i + _NEAREST_BLOCK) for i in range(0, len(a), _NEAREST_BLOCK))
+        ])  # fmt: skip
+
+
 def silhouette_frames(
-    proj: torch.Tensor, tg: SilhouetteTargets, sigma: float = 0.03
+    proj: torch.Tensor,
+    tg: SilhouetteTargets,
+    sigma: float = 0.03,
+    nearest: torch.Tensor | None = None,
 ) -> torch.Tensor:
     """(T,) the silhouette disagreement of each frame (see :func:`silhouette_loss`; frames
-    without a usable mask count as they are: weigh them by ``tg.valid``)."""
+    without a usable mask count as they are: weigh them by ``tg.valid``). ``nearest``
+    (T, M): the vertex that each outline point is measured to (default: the nearest one,
+    :func:`nearest_vertices`; a fitter may reuse it for a few steps, as ICP does)."""
     dist, outline, ow = tg.dist, tg.outline, tg.outline_w
     h, w = tg.shape if tg.shape != (0, 0) else (tg.size, tg.size)
     extent = proj.new_tensor([w, h]) if h != w else tg.size
     grid = (proj / extent * 2 - 1)[:, :, None, :]  # (T, V, 1, 2)
     d_out = F.grid_sample(dist, grid, mode="bilinear", padding_mode="border", align_corners=False)
     outside = gmof(d_out[:, 0, :, 0], sigma).mean(1)
+    idx = nearest_vertices(proj, tg) if nearest is None else nearest
+    # the distance to the nearest vertex carries the gradient (as the minimum's would)
     a, b = outline / tg.size, proj / tg.size
-    with torch.no_grad():  # which vertex is nearest (|a|^2 is the same for every vertex)
-        bd = b.detach()
-        bb = (bd * bd).sum(-1)[:, None, :]
-        idx = torch.cat([
-            torch.baddbmm(bb[i:j], a[i:j], bd[i:j].transpose(1, 2), alpha=-2).argmin(dim=2)
-            for i, j in ((i, i + _NEAREST_BLOCK) for i in range(0, len(a), _NEAREST_BLOCK))
-        ])  # (T, M)  # fmt: skip
-    # the distance to it carries the gradient (as the minimum's would)
     near = torch.gather(b, 1, idx[..., None].expand(-1, -1, 2))
-    nearest = (a - near).pow(2).sum(-1).clamp_min(1e-12).sqrt()
-    coverage = (gmof(nearest, sigma) * ow).sum(1) / ow.sum(1).clamp_min(1)
+    nearest_d = (a - near).pow(2).sum(-1).clamp_min(1e-12).sqrt()
+    coverage = (gmof(nearest_d, sigma) * ow).sum(1) / ow.sum(1).clamp_min(1)
     return outside + coverage
 
 

@@ -39,7 +39,7 @@ CATALOG: dict[str, StageInfo] = {
     "mask": StageInfo(1, ("frames", "keypoints", "segmentation_analysis"), ("mask",)),
     "poselabel": StageInfo(1, ("keypoints",), ("poselabel",)),
     "fit": StageInfo(
-        2,
+        3,
         ("keypoints", "mask"),
         ("body/pose", "body/transl", "body/camera", "body/keypoints", "body/error", "body/shape"),
     ),
