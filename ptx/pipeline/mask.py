@@ -149,6 +149,10 @@ class MaskStage(Stage):
                 f"Use one of: {', '.join(METHODS)}.",
             )
 
+    @classmethod
+    def preload(cls, config: MaskConfig) -> tuple[str, ...]:
+        return ("mediapipe",) if config.method == "selfie" else ()
+
     def run(self, ctx: StageContext) -> None:
         cfg: MaskConfig = ctx.config
         has_seg = bool(ctx.store.meta("keypoints").get("segmentation"))
