@@ -37,7 +37,7 @@ import numpy as np
 
 from ptx.body.skeleton import skeleton_region
 from ptx.cache.frame import frame_from_meta
-from ptx.config import setting
+from ptx.devices import usable_cores
 from ptx.errors import InputError
 from ptx.pipeline.crop import CropBox
 from ptx.pipeline.stage import Stage, StageContext
@@ -61,9 +61,6 @@ class MaskConfig:
     min_coverage: float = 0.3
     """Use the skeleton silhouette in a frame where the chosen source covers less than
     this fraction of it."""
-    workers: int = setting(2, fingerprint=False)
-    """Frames masked at once (each frame's mask is computed alone, so the masks are the same
-    for any number; changing it re-runs nothing). The selfie method runs one at a time."""
 
 
 def analysis_to_canonical(extract: dict[str, Any], crop: dict[str, Any]) -> np.ndarray:
@@ -193,9 +190,10 @@ class MaskStage(Stage):
             ctx.set_meta(method=method, fallback_frames=fallbacks)
             ctx.commit(c, frames=len(out))
 
-        # frames masked in parallel (OpenCV runs outside the GIL); the next chunk is read
-        # and the last one written on a thread of their own, overlapping the work
-        n_workers = 1 if selfie is not None else max(1, cfg.workers)
+        # frames masked two at a time (each alone, so the masks are the same for any number;
+        # OpenCV runs outside the GIL; the selfie model one at a time); the next chunk is
+        # read and the last one written on a thread of their own, overlapping the work
+        n_workers = 1 if selfie is not None else min(2, usable_cores())
         work = ThreadPoolExecutor(n_workers, thread_name_prefix="ptx-mask")
         io = ThreadPoolExecutor(1, thread_name_prefix="ptx-store")
         written: Future | None = None
