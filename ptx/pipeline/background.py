@@ -36,7 +36,6 @@ import cv2
 import numpy as np
 
 from ptx.errors import InputError
-from ptx.pipeline.background_median import block_median, weighted_median
 from ptx.pipeline.stage import Stage, StageContext
 
 MAX_BLOCK = 255
@@ -130,6 +129,8 @@ def process_block(frames: np.ndarray, mask: np.ndarray, cfg: BackgroundConfig) -
 
     frames: uint8 (n, H, W, 3), mask: uint8 (n, H, W) person probability x 255, n <= 255.
     """
+    from ptx.pipeline.background_median import block_median  # numba: loaded when used
+
     _check_block(frames, mask)
     radius = round(cfg.dilate * max(frames.shape[1:3]))
     visible = visible_background(mask, cfg.person_threshold, radius)
@@ -151,6 +152,8 @@ def combine_blocks(
     (H, W, 3) with never-seen pixels inpainted, the total counts int32 (H, W), and per block
     the translation (px) and the mean absolute difference to the background, float (B,).
     """
+    from ptx.pipeline.background_median import weighted_median
+
     background, total = weighted_median(medians, seen)
     holes = total == 0
     if holes.any() and not holes.all():
@@ -279,6 +282,10 @@ class BackgroundStage(Stage):
     Config = BackgroundConfig
     inputs = ("frames", "mask")
     outputs = ("background", "background_seen", "background_blocks", "background_blocks_seen")
+
+    @classmethod
+    def preload(cls, config: BackgroundConfig) -> tuple[str, ...]:
+        return ("ptx.pipeline.background_median",)
 
     @classmethod
     def check(cls, config: BackgroundConfig) -> None:

@@ -316,7 +316,10 @@ class CropStage(Stage):
         box = choose_frame(kp_src, src_w, src_h, cfg)
         shape = box.shape
         t_count, k = analysis.shape[:2]
-        ctx.create_array("frames", (t_count, *shape, 3), np.uint8)
+        # LZ4: ~4x cheaper to write than Zstd (1.75 -> 0.45 ms a 512 x 288 frame) and 7x
+        # to read (0.87 -> 0.12 ms; mask, flow, background and training all read the
+        # frames), files ~1.5x larger (ratio 0.34 against 0.23 on a real clip)
+        ctx.create_array("frames", (t_count, *shape, 3), np.uint8, codec="lz4")
         ctx.create_array("keypoints", (t_count, k, 3), np.float32)
         ctx.store.write("keypoints", 0, box.to_canonical(kp_src).astype(np.float32))
         frame = box.content(src_w, src_h)

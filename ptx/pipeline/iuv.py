@@ -16,7 +16,6 @@ import numpy as np
 from ptx.body import densepose
 from ptx.body.load import resolve_body_model
 from ptx.body.model import BodyModel, TorchBody
-from ptx.body.render import default_workers, render_sequence
 from ptx.errors import InputError
 from ptx.pipeline.crop import CropBox
 from ptx.pipeline.stage import Stage, StageContext
@@ -44,6 +43,8 @@ def fitted_model(ctx: StageContext) -> tuple[BodyModel, tuple[int, int]]:
 def render_stage(ctx: StageContext, output: str) -> None:
     """Render ``output`` (``iuv`` or ``label3d``) for every pending chunk, frames spread
     over as many threads as torch uses (the rasterizer releases the GIL)."""
+    from ptx.body.render import default_workers, render_sequence  # numba: loaded when used
+
     model, shape = fitted_model(ctx)
     betas = ctx.read("body/shape")
     n = int(ctx.store.open_array("body/pose").shape[0])
@@ -81,6 +82,10 @@ class IuvStage(Stage):
             raise InputError(
                 f"iuv.source={config.source!r} is unknown.", "Use 'render' or 'densepose:DIR'."
             )
+
+    @classmethod
+    def preload(cls, config: IuvConfig) -> tuple[str, ...]:
+        return ("ptx.body.render",) if config.source == "render" else ()
 
     def run(self, ctx: StageContext) -> None:
         cfg: IuvConfig = ctx.config

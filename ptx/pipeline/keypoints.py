@@ -170,6 +170,12 @@ class KeypointsStage(Stage):
         _check(config)
         parse_import(config.import_from)
 
+    @classmethod
+    def preload(cls, config: KeypointsConfig) -> tuple[str, ...]:
+        tracker = () if config.import_from else ("mediapipe",)
+        savgol = config.cleanup and config.smoothing == "savgol"
+        return (*tracker, *(("scipy.signal",) if savgol else ()))
+
     def run(self, ctx: StageContext) -> None:
         cfg: KeypointsConfig = ctx.config
         ext = ctx.store.meta("extract")

@@ -25,5 +25,9 @@ class Label3dStage(Stage):
     inputs = BODY_INPUTS
     outputs = ("label3d",)
 
+    @classmethod
+    def preload(cls, config: Label3dConfig) -> tuple[str, ...]:
+        return ("ptx.body.render",)
+
     def run(self, ctx: StageContext) -> None:
         render_stage(ctx, "label3d")

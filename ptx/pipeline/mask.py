@@ -28,6 +28,7 @@ picture (crop padding) are 0.
 
 from __future__ import annotations
 
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -36,6 +37,7 @@ import numpy as np
 
 from ptx.body.skeleton import skeleton_region
 from ptx.cache.frame import frame_from_meta
+from ptx.devices import usable_cores
 from ptx.errors import InputError
 from ptx.pipeline.crop import CropBox
 from ptx.pipeline.stage import Stage, StageContext
@@ -144,6 +146,10 @@ class MaskStage(Stage):
                 f"Use one of: {', '.join(METHODS)}.",
             )
 
+    @classmethod
+    def preload(cls, config: MaskConfig) -> tuple[str, ...]:
+        return ("mediapipe",) if config.method == "selfie" else ()
+
     def run(self, ctx: StageContext) -> None:
         cfg: MaskConfig = ctx.config
         has_seg = bool(ctx.store.meta("keypoints").get("segmentation"))
@@ -165,27 +171,49 @@ class MaskStage(Stage):
         radius = cfg.refine_radius or max(1, round(size / 128))
         selfie = _Selfie() if method == "selfie" and todo else None
         fallbacks = int(ctx.record.meta.get("fallback_frames", 0)) if ctx.record.chunks_done else 0
+
+        def load(c: int) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+            a, b = c * chunk, min(t_count, (c + 1) * chunk)
+            segs = ctx.read("segmentation_analysis", a, b) if method == "pose" else None
+            return ctx.read("frames", a, b), ctx.read("keypoints", a, b), segs
+
+        def one(frame: np.ndarray, kp: np.ndarray, seg: np.ndarray | None, out: np.ndarray):
+            prob, fell_back = _frame_mask(method, frame, kp, seg, warp, selfie, cfg.min_coverage)
+            if cfg.refine:
+                prob = refine_mask(prob, frame, radius, cfg.refine_eps, cfg.refine_gain)
+            prob[~inside] = 0.0
+            out[...] = np.rint(prob * 255.0).astype(np.uint8)
+            return fell_back
+
+        def store(c: int, out: np.ndarray, fallbacks: int) -> None:
+            ctx.store.write("mask", c * chunk, out)
+            ctx.set_meta(method=method, fallback_frames=fallbacks)
+            ctx.commit(c, frames=len(out))
+
+        # frames masked two at a time (each alone, so the masks are the same for any number;
+        # OpenCV runs outside the GIL; the selfie model one at a time); the next chunk is
+        # read and the last one written on a thread of their own, overlapping the work
+        n_workers = 1 if selfie is not None else min(2, usable_cores())
+        work = ThreadPoolExecutor(n_workers, thread_name_prefix="ptx-mask")
+        io = ThreadPoolExecutor(1, thread_name_prefix="ptx-store")
+        written: Future | None = None
         try:
-            for c in todo:
-                a, b = c * chunk, min(t_count, (c + 1) * chunk)
-                frames = ctx.read("frames", a, b)
-                kps = ctx.read("keypoints", a, b)
-                segs = ctx.read("segmentation_analysis", a, b) if method == "pose" else None
-                out = np.empty((b - a, h, w), np.uint8)
-                for i in range(b - a):
-                    seg = None if segs is None else segs[i]
-                    prob, fell_back = _frame_mask(
-                        method, frames[i], kps[i], seg, warp, selfie, cfg.min_coverage
-                    )
-                    fallbacks += int(fell_back)
-                    if cfg.refine:
-                        prob = refine_mask(prob, frames[i], radius, cfg.refine_eps, cfg.refine_gain)
-                    prob[~inside] = 0.0
-                    out[i] = np.rint(prob * 255.0).astype(np.uint8)
-                ctx.store.write("mask", a, out)
-                ctx.set_meta(method=method, fallback_frames=fallbacks)
-                ctx.commit(c, frames=b - a)
+            upcoming = io.submit(load, todo[0]) if todo else None
+            for j, c in enumerate(todo):
+                frames, kps, segs = upcoming.result()  # type: ignore[union-attr]
+                if j + 1 < len(todo):
+                    upcoming = io.submit(load, todo[j + 1])
+                out = np.empty((len(frames), h, w), np.uint8)
+                segs_ = [None] * len(frames) if segs is None else list(segs)
+                fallbacks += sum(work.map(one, frames, kps, segs_, out))
+                if written is not None:
+                    written.result()
+                written = io.submit(store, c, out, fallbacks)
+            if written is not None:
+                written.result()
         finally:
+            work.shutdown(cancel_futures=True)
+            io.shutdown(cancel_futures=True)
             if selfie is not None:
                 selfie.close()
         ctx.set_meta(method=method, fallback_frames=fallbacks)

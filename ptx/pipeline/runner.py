@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as _dt
+import importlib
 import threading
 import time
 import uuid
@@ -195,6 +196,7 @@ def prepare_video(
             return _run_stage(where, stage, config, video, forced, shown, gates, stop)
 
         needs = lanes.dependencies(STAGES, order)
+        _preload(store, order, configs, force, needs)
         try:
             outcomes = lanes.run_lanes(order, needs, lanes.leaves(STAGES), run, n_lanes)
         except KeyboardInterrupt:  # between two stages
@@ -203,6 +205,39 @@ def prepare_video(
             ) from None
         result.outcomes = [outcomes[s] for s in order]
     return result
+
+
+def _preload(
+    store: VideoStore,
+    order: list[str],
+    configs: dict[str, Any],
+    force: set[str],
+    needs: dict[str, set[str]],
+) -> None:
+    """Import the slow modules of the stages that look due to run (``Stage.preload``) on a
+    thread of its own, while the first stages run (extract decodes outside the GIL while
+    MediaPipe and SciPy load: ~0.5-1 s off a fresh prepare's wall clock). Anything that
+    fails to import here is left to the stage, which imports it again and says why."""
+    due: set[str] = set()
+    for stage in order:
+        rec = store.record(stage)
+        if ("all" in force or stage in force or needs[stage] & due or rec is None
+                or rec.status != "complete" or rec.code != code_version(stage)
+                or rec.config_hash != stage_fingerprint(stage, configs[stage])):  # fmt: skip
+            due.add(stage)
+    modules = [m for s in order if s in due for m in STAGES[s].preload(configs[s])]
+    modules = [m for i, m in enumerate(modules) if m not in modules[:i]]
+    if not modules:
+        return
+
+    def load() -> None:
+        for name in modules:
+            try:
+                importlib.import_module(name)
+            except BaseException:  # the stage imports it again and reports what failed
+                continue
+
+    threading.Thread(target=load, name="ptx-preload", daemon=True).start()
 
 
 def _videos_of(ws: Workspace, subject: str) -> list[str]:

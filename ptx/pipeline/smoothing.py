@@ -28,7 +28,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.signal import savgol_filter
 
 
 @dataclass
@@ -125,6 +124,8 @@ def _segments(valid: np.ndarray) -> list[tuple[int, int]]:
 
 def _savgol(xy: np.ndarray, valid: np.ndarray, width: int) -> np.ndarray:
     """Local quadratic smoothing of ``xy`` float (T, K, 2) along time, per valid stretch."""
+    from scipy.signal import savgol_filter  # ~0.6-0.9 s to import: only when it smooths
+
     out = xy.copy()
     for k in range(xy.shape[1]):
         for a, b in _segments(valid[:, k]):

@@ -261,6 +261,14 @@ class Stage:
         return {}
 
     @classmethod
+    def preload(cls, config: Any) -> tuple[str, ...]:
+        """Modules slow to import (a second or so) that the stage imports only when it
+        runs; the runner imports them on a thread of their own while the stages before
+        run (their work mostly outside the GIL), so that this one does not wait for them.
+        Empty by default."""
+        return ()
+
+    @classmethod
     def check(cls, config: Any) -> None:
         """Raise InputError for settings that cannot work; called for every stage before
         any stage runs (checks that need the video belong in ``run``)."""

@@ -214,3 +214,44 @@ def test_settings_that_change_no_output_change_no_fingerprint():
     from ptx.cache.records import config_hash
 
     assert fp("flow", FlowConfig) == config_hash(FlowConfig())
+
+
+def test_the_slow_imports_of_the_stages_due_to_run_load_on_a_thread(
+    stages, clip, workspace, monkeypatch
+):
+    """``Stage.preload``: the runner imports the modules of the stages that will run (and
+    only those) on a thread of its own; a module that fails to import stops nothing."""
+    import importlib
+    import threading
+
+    from ptx.pipeline import runner
+
+    loaded: list[tuple[str, str]] = []
+    real = importlib.import_module
+
+    def record(name, *args):
+        loaded.append((name, threading.current_thread().name))
+        if name == "no_such_module_here":
+            raise ImportError(name)
+        return real(name, *args)
+
+    monkeypatch.setattr(runner.importlib, "import_module", record)
+    monkeypatch.setattr(BrightStage, "preload", classmethod(lambda cls, cfg: ("colorsys",)))
+    monkeypatch.setattr(
+        SizeStage, "preload", classmethod(lambda cls, cfg: ("no_such_module_here", "json"))
+    )
+
+    def loads(*args, **kwargs) -> list[str]:
+        loaded.clear()
+        prepare_video(*args, **kwargs)
+        for t in threading.enumerate():
+            if t.name == "ptx-preload":
+                t.join()
+        assert all(where == "ptx-preload" for _, where in loaded)
+        return [name for name, _ in loaded]
+
+    video = clip(frames=10)
+    assert loads(video, workspace, "alice") == ["colorsys", "no_such_module_here", "json"]
+    assert loads(video, workspace, "alice") == []  # all cached: nothing to load
+    again = loads(video, workspace, "alice", {"bright": {"gain": 3}})
+    assert again == ["colorsys"]  # only bright runs again
