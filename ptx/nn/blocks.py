@@ -7,27 +7,35 @@ from torch import nn
 from torch.nn import functional as F
 
 
-def norm_layer(channels: int) -> nn.Module:
-    """Instance normalisation with learnable scale and shift (train and eval behave alike)."""
+def norm_layer(channels: int, norm: str = "instance") -> nn.Module:
+    """Instance normalisation with learnable scale and shift (pix2pixHD's; train and eval
+    behave alike), or nothing (``norm`` none). Instance norm removes every channel's mean
+    over the picture, so a network that must carry a picture's absolute colours through
+    (a one-shot method copying a source it never saw) has to recover them from what little
+    survives; without it they pass (the convs then get biases)."""
+    if norm == "none":
+        return nn.Identity()
     return nn.InstanceNorm2d(channels, affine=True)
 
 
-def conv_norm_act(c_in: int, c_out: int, k: int, stride: int = 1) -> nn.Sequential:
-    """Reflection-padded conv -> instance norm -> ReLU."""
+def conv_norm_act(
+    c_in: int, c_out: int, k: int, stride: int = 1, norm: str = "instance"
+) -> nn.Sequential:
+    """Reflection-padded conv -> instance norm (or none) -> ReLU."""
     pad = k // 2
     return nn.Sequential(
         nn.ReflectionPad2d(pad) if pad else nn.Identity(),
-        nn.Conv2d(c_in, c_out, k, stride=stride, bias=False),
-        norm_layer(c_out),
+        nn.Conv2d(c_in, c_out, k, stride=stride, bias=norm == "none"),
+        norm_layer(c_out, norm),
         nn.ReLU(inplace=True),
     )
 
 
-def down(c_in: int, c_out: int) -> nn.Sequential:
+def down(c_in: int, c_out: int, norm: str = "instance") -> nn.Sequential:
     """Stride-2 3x3 conv halving the resolution."""
     return nn.Sequential(
-        nn.Conv2d(c_in, c_out, 3, stride=2, padding=1, bias=False),
-        norm_layer(c_out),
+        nn.Conv2d(c_in, c_out, 3, stride=2, padding=1, bias=norm == "none"),
+        norm_layer(c_out, norm),
         nn.ReLU(inplace=True),
     )
 
@@ -35,27 +43,28 @@ def down(c_in: int, c_out: int) -> nn.Sequential:
 class Up(nn.Module):
     """Nearest 2x upsampling then a 3x3 conv (no checkerboard artefacts of transposed convs)."""
 
-    def __init__(self, c_in: int, c_out: int) -> None:
+    def __init__(self, c_in: int, c_out: int, norm: str = "instance") -> None:
         super().__init__()
-        self.body = conv_norm_act(c_in, c_out, 3)
+        self.body = conv_norm_act(c_in, c_out, 3, norm=norm)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.body(F.interpolate(x, scale_factor=2.0, mode="nearest"))
 
 
 class ResBlock(nn.Module):
-    """Two 3x3 convs with instance norm and an identity skip."""
+    """Two 3x3 convs with instance norm (or none) and an identity skip."""
 
-    def __init__(self, c: int) -> None:
+    def __init__(self, c: int, norm: str = "instance") -> None:
         super().__init__()
+        bias = norm == "none"
         self.body = nn.Sequential(
             nn.ReflectionPad2d(1),
-            nn.Conv2d(c, c, 3, bias=False),
-            norm_layer(c),
+            nn.Conv2d(c, c, 3, bias=bias),
+            norm_layer(c, norm),
             nn.ReLU(inplace=True),
             nn.ReflectionPad2d(1),
-            nn.Conv2d(c, c, 3, bias=False),
-            norm_layer(c),
+            nn.Conv2d(c, c, 3, bias=bias),
+            norm_layer(c, norm),
         )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
