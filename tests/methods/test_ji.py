@@ -148,6 +148,43 @@ def test_the_branches_build_only_what_they_use():
     assert sizes["both"] > max(sizes["flow"], sizes["texture"])
 
 
+NORMS = (torch.nn.InstanceNorm2d, torch.nn.BatchNorm2d, torch.nn.GroupNorm, torch.nn.LayerNorm)
+
+
+def test_norm_none_leaves_the_source_colours_to_the_generator(person):
+    """Instance norm removes each channel's mean over the picture, so the generator is
+    blind to a uniform colour shift of the source (every path from the source starts with
+    a normalised conv); without normalisation there is no norm layer, every conv has a
+    bias, and the shift reaches the output."""
+    b = _batch(person)
+    shifted = b.source + 0.2  # the same shift at every pixel and channel
+    outs = {}
+    for norm in ("instance", "none"):
+        torch.manual_seed(0)
+        g = JiNet(JI.resolve_config("tiny", MICRO | {"norm": norm}))
+        kinds = [m for m in g.modules() if isinstance(m, NORMS)]
+        convs = [m for m in g.modules() if isinstance(m, torch.nn.Conv2d)]
+        if norm == "none":
+            assert not kinds and all(c.bias is not None for c in convs)
+        else:
+            assert len(kinds) > 20
+        with torch.no_grad():
+            a = g(b.source, b.source_arrays["iuv"], b.arrays["iuv"])["out"]
+            c = g(shifted, b.source_arrays["iuv"], b.arrays["iuv"])["out"]
+        outs[norm] = (c - a).abs().max().item()
+    assert outs["instance"] < 1e-4 < 1e-2 < outs["none"], outs
+
+
+def test_an_unknown_norm_is_refused_in_one_line(trained, cli):
+    ws, names, _, _ = trained
+    with pytest.raises(InputError, match="norm"):
+        JI.resolve_config("tiny", {"norm": "batch"})
+    out = cli("train", "-w", ws.root, "--method", "ji", "--subjects", ",".join(names),
+              "--set", "norm=batch")  # fmt: skip
+    assert out.code == 2 and out.err.strip().count("\n") == 0
+    assert "norm='batch' is unknown" in out.err and "Traceback" not in out.err
+
+
 # --- trained on a synthetic crowd --------------------------------------------------------
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory):

@@ -31,6 +31,9 @@ GENERATED = 3
 """Frames generated in order per training item."""
 CLIP = 2 * RADIUS + GENERATED
 DIRECTIONS = ("both", "forward", "backward")
+NORMS = ("none", "instance")
+"""``instance``: instance norm in the generator's conv blocks (the authors' code);
+``none``: none (the convs get biases). The critics keep theirs."""
 POSES = ("iuv", "heatmaps")
 
 
@@ -52,6 +55,8 @@ class BdmmConfig(MethodConfig):
     ndf: int = setting(32, fixed=True)
     d_lr_scale: float = 0.1
     """The critics' learning rate relative to the generator's (the code: 0.1)."""
+    norm: str = setting("instance", fixed=True)
+    """Normalisation of the generator's conv blocks and style encoder (see NORMS)."""
     dmm: bool = setting(True, fixed=True)
     """Deformable motion modulation (false: a plain conv, the ablation "w/o DMM")."""
     direction: str = setting("both", fixed=True)
@@ -88,6 +93,8 @@ def check_config(cfg: BdmmConfig) -> None:
         raise InputError(
             f"direction={cfg.direction!r} is unknown.", "Use both, forward or backward."
         )
+    if cfg.norm not in NORMS:
+        raise InputError(f"norm={cfg.norm!r} is unknown.", "Use none or instance.")
     if cfg.pose not in POSES:
         raise InputError(f"pose={cfg.pose!r} is unknown.", "Use iuv or heatmaps.")
     if cfg.pose == "heatmaps":

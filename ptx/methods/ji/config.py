@@ -28,6 +28,9 @@ TEXTURE_UV = ("predicted", "driving")
 """Where the texture atlas is sampled: ``predicted`` (the paper: the translated DensePose
 P_d-hat of T_geo), ``driving`` (the driving IUV itself, as ptx's IUV is rendered from the
 fitted body and is clean; T_geo is still trained by L_iuv)."""
+NORMS = ("none", "instance")
+"""``instance``: instance norm after each conv of the generator's blocks (pix2pixHD's);
+``none``: none (the convs get biases). The paper does not name a normalisation."""
 STAGES = ("geometry", "motion", "joint", "blend")
 """The four stages [002 §IV]: (1) the 2.5D branch and MotionNet's encoder; (2) MotionNet
 and the 2D branch, the rest frozen; (3) everything end to end; (4) BlenderNet with its
@@ -54,6 +57,8 @@ class JiConfig(MethodConfig):
     100k, 100k, 200k, 200k); a branch ablation drops the stage of the missing branch."""
     texture_uv: str = setting("predicted", fixed=True)
     """Where the atlas is sampled (see TEXTURE_UV)."""
+    norm: str = setting("instance", fixed=True)
+    """Normalisation in the generator's conv blocks (see NORMS); the critic has none."""
     ngf: int = setting(64, fixed=True)
     """Width of the first conv of every encoder (doubling per downsampling, capped at 8x)."""
     alpha_dim: int = setting(384, fixed=True)
@@ -122,6 +127,8 @@ def stage_plan(cfg: JiConfig) -> list[tuple[str, int]]:
 def check_config(cfg: JiConfig) -> None:
     if cfg.branches not in BRANCHES:
         raise InputError(f"branches={cfg.branches!r} is unknown.", f"Use {', '.join(BRANCHES)}.")
+    if cfg.norm not in NORMS:
+        raise InputError(f"norm={cfg.norm!r} is unknown.", "Use none or instance.")
     if cfg.texture_uv not in TEXTURE_UV:
         raise InputError(f"texture_uv={cfg.texture_uv!r} is unknown.", "Use predicted or driving.")
     try:
