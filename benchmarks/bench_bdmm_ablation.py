@@ -122,6 +122,12 @@ def main() -> None:
     ap.add_argument("--batch", type=int, default=2)
     ap.add_argument("--workdir", type=Path, default=None)
     ap.add_argument(
+        "--norm",
+        choices=("none", "instance"),
+        default=None,
+        help="the generator's normalisation (default: the method's)",
+    )
+    ap.add_argument(
         "--reuse",
         action="store_true",
         help="Evaluate the runs already trained in --workdir (no training).",
@@ -141,8 +147,11 @@ def main() -> None:
     stores = [VideoStore(ws, ws.subject(p)["videos"][0]) for p in held]
     common = {"steps": args.steps, "batch": args.batch, "device": "cpu", "tensorboard": False,
               "eval_every": 0, "sample_every": 0, "checkpoint_every": args.steps}  # fmt: skip
+    if args.norm:
+        common["norm"] = args.norm
     renders: dict[str, list] = {}
-    for label, extra in VARIANTS.items():
+    for label in ("bidirectional", "no_dmm", "forward", "backward"):  # the full model first
+        extra = VARIANTS[label]
         if args.reuse:
             run, kept = done[label], old[label]
             seconds, final, initial = (kept["train_seconds"], kept["train_eval_psnr"],
@@ -192,7 +201,8 @@ def main() -> None:
     out["peak_rss_mb"] = peak_rss_mb()
     out["markdown"] = (
         f"{args.steps} steps per variant, {args.people - args.holdout} people trained, "
-        f"{args.holdout} held out ({out['frames']} frames), 64 px, load "
+        f"{args.holdout} held out ({out['frames']} frames), 64 px, generator norm "
+        f"{args.norm or 'default'}, load "
         f"{out['load_before'][0]:.1f} before / {out['load_after'][0]:.1f} after. Paper: "
         "FashionVideo, 256 px, 50k steps.\n\n" + "\n".join(rows) + "\n"
     )

@@ -101,6 +101,12 @@ def main() -> None:
     ap.add_argument("--steps", type=int, default=600)
     ap.add_argument("--batch", type=int, default=2)
     ap.add_argument("--workdir", type=Path, default=None)
+    ap.add_argument(
+        "--norm",
+        choices=("none", "instance"),
+        default=None,
+        help="the generator's normalisation (default: the method's)",
+    )
     args = ap.parse_args()
     root = args.workdir or Path(tempfile.mkdtemp(prefix="ptx-ji-"))
     out = {"machine": machine(), "load_before": os.getloadavg(), "args": vars(args) | {
@@ -110,9 +116,10 @@ def main() -> None:
     held = names[-args.holdout :]
     common = {"steps": args.steps, "batch": args.batch, "device": "cpu", "tensorboard": False,
               "eval_every": 0, "sample_every": 0, "checkpoint_every": args.steps,
-              "threads": 2}  # fmt: skip
+              "threads": 2} | ({"norm": args.norm} if args.norm else {})  # fmt: skip
     table, pictures, warp, first = {}, {}, None, None
-    for label, branches in VARIANTS.items():
+    for label in ("both", "flow", "texture"):  # the full model first
+        branches = VARIANTS[label]
         t = time.perf_counter()
         res = train_shared(ws, names, args.holdout, "tiny", common | {"branches": branches},
                            method="ji")  # fmt: skip
@@ -122,16 +129,17 @@ def main() -> None:
                               "untrained_psnr": res.initial["psnr"]}  # fmt: skip
         pictures[label] = first.output
         print(label, json.dumps(table[label]), flush=True)
+    pictures = {k: pictures[k] for k in VARIANTS}
     assert warp is not None and first is not None
-    table = {"warp only": warp, **table}
+    table = {"warp only": warp, **{k: table[k] for k in VARIANTS}}
     out["results"] = table
     out["both_minus_flow_psnr_db"] = table["both"]["psnr"] - table["flow"]["psnr"]
     out["both_minus_texture_psnr_db"] = table["both"]["psnr"] - table["texture"]["psnr"]
     out["both_minus_warp_psnr_db"] = table["both"]["psnr"] - warp["psnr"]
     out["markdown"] = (
         f"Held-out people {', '.join(held)} ({table['both']['frames']} frames; frame 0 the "
-        f"source), {args.steps} steps each, {args.people - args.holdout} people trained.\n\n"
-        + markdown(table)
+        f"source), {args.steps} steps each, {args.people - args.holdout} people trained, "
+        f"generator norm {args.norm or 'default'}.\n\n" + markdown(table)
     )
     src = VideoStore(ws, ws.subject(held[0])["videos"][0]).read("frames", 0, 1)[0]
     sheet({"truth": first.truth, "warp only": first.warped, **pictures}, src,
