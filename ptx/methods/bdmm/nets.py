@@ -16,6 +16,12 @@ paper is silent, methods.md §(c)3].
   a modulated conv, summed [§4.3: sum fusion]; StyledConv up (-> ngf, 1/2), the same trio;
   StyledConv up (-> ngf, full size), a modulated conv, ToRGB, tanh.
 
+**Normalisation** (``norm``): the supplement's encoder figures and the authors' code put
+instance norm (IN) after every conv of the encoders, the propagation cells and the style
+encoder; ``norm=none`` (ptx's default, measured in ``config``) drops it there and gives
+those convs biases. The StyleGAN2 layers of the decoder have no norm layer either way (their
+weights are demodulated) and the critics keep theirs.
+
 ``direction`` forward or backward keeps one DMM per level (the ablations "w/o backward"
 / "w/o forward propagation"); ``dmm`` False replaces each DMM by a plain conv.
 """

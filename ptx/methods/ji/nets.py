@@ -30,6 +30,9 @@ rest is our choice (said here):
   (sr > 1) upsamples the features, and a conv, zero at the start, adds a correction to the
   bilinearly upsampled image and mask: before it is trained the output is the upsampled
   low-resolution blend.
+- **Normalisation** (``norm``): not given. The conv blocks (``ptx.nn.blocks``) take
+  instance norm or none; ptx's default is none (measured in ``config``: instance norm
+  removes the source's absolute colours, which a one-shot generator must carry).
 - **Size**: with the paper preset the generator has 34.35 M parameters (the paper's
   total is 34.84 M [002 Tab. IV]); most of them are T_app's linear seed of the atlas.
 - **Discriminator** [§III-E e], "a simple Discriminator with ResNet blocks": a 3x3 conv,
