@@ -137,7 +137,7 @@ def main() -> None:
     before = json.loads(args.before.read_text()) if args.before else None
     root = args.workdir or Path(tempfile.mkdtemp(prefix="ptx-ji-"))
     out = {"machine": machine(), "load_before": os.getloadavg(), "args": vars(args) | {
-        "workdir": str(root)}}  # fmt: skip
+        "workdir": str(root), "before": args.before and str(args.before)}}  # fmt: skip
     ws = Workspace.open(root / "ws")
     if args.reuse:
         names = sorted(ws.subject_names())
@@ -187,7 +187,7 @@ def main() -> None:
         out["markdown"] += (
             "\n\nBefore ("
             + str(before["args"].get("norm") or "instance")
-            + (" norm): " + before["markdown"].split("\n\n", 1)[-1])
+            + (" norm, the same budget):\n\n" + before["markdown"].split("\n\n", 1)[-1])
         )
     src = VideoStore(ws, ws.subject(held[0])["videos"][0]).read("frames", 0, 1)[0]
     sheet({"truth": first.truth, "warp only": first.warped, **pictures}, src,
