@@ -122,6 +122,12 @@ def main() -> None:
     ap.add_argument("--batch", type=int, default=2)
     ap.add_argument("--workdir", type=Path, default=None)
     ap.add_argument(
+        "--norm",
+        choices=("none", "instance"),
+        default=None,
+        help="the generator's normalisation (default: the method's)",
+    )
+    ap.add_argument(
         "--reuse",
         action="store_true",
         help="Evaluate the runs already trained in --workdir (no training).",
@@ -133,7 +139,8 @@ def main() -> None:
     ws = Workspace.open(root / "ws")
     if args.reuse:
         names = sorted(ws.subject_names())
-        done = {variant_of(r): r for r in sorted((ws.root / "runs" / "_shared" / "bdmm").iterdir())}
+        done = {variant_of(r): r for r in sorted((ws.root / "runs" / "_shared" / "bdmm").iterdir())
+                if any((r / "checkpoints").glob("*.pt"))}  # fmt: skip
         old = json.loads((RESULTS / "bdmm_ablation.json").read_text())
     else:
         names = store_crowd(ws, args.people, frames=args.frames, size=64)
@@ -141,10 +148,18 @@ def main() -> None:
     stores = [VideoStore(ws, ws.subject(p)["videos"][0]) for p in held]
     common = {"steps": args.steps, "batch": args.batch, "device": "cpu", "tensorboard": False,
               "eval_every": 0, "sample_every": 0, "checkpoint_every": args.steps}  # fmt: skip
+    if args.norm:
+        common["norm"] = args.norm
     renders: dict[str, list] = {}
-    for label, extra in VARIANTS.items():
+    order = ("bidirectional", "no_dmm", "forward", "backward")  # the full model first
+    labels = [v for v in order if not args.reuse or v in done]
+    for label in labels:
+        extra = VARIANTS[label]
         if args.reuse:
-            run, kept = done[label], old[label]
+            run = done[label]
+            same = old.get(label, {}).get("run") == str(run)
+            kept = old[label] if same else dict.fromkeys(
+                ("train_seconds", "train_eval_psnr", "untrained_eval_psnr"))  # fmt: skip
             seconds, final, initial = (kept["train_seconds"], kept["train_eval_psnr"],
                                        kept["untrained_eval_psnr"])  # fmt: skip
         else:
@@ -174,15 +189,16 @@ def main() -> None:
     # the sample sheet: 4 frames of the first held-out person
     r0 = rs[0]
     picks = np.linspace(0, len(r0.truth) - 1, 4).round().astype(int)
-    cols = [r0.truth, r0.warped, *(renders[k][0].output for k in VARIANTS)]
+    ran = [k for k in VARIANTS if k in renders]
+    cols = [r0.truth, r0.warped, *(renders[k][0].output for k in ran)]
     sheet = np.concatenate([np.concatenate([c[i] for c in cols], 1) for i in picks], 0)
     sheet = cv2.resize(sheet, None, fx=2, fy=2, interpolation=cv2.INTER_NEAREST)
     cv2.imwrite(str(RESULTS / "bdmm-ablation-synthetic.png"), sheet[..., ::-1])
-    out["sheet_columns"] = "truth, warp only, " + ", ".join(VARIANTS)
+    out["sheet_columns"] = "truth, warp only, " + ", ".join(ran)
     rows = ["| variant | PSNR dB | L1 | temporal error | PSNR at dropped-arm frames "
             "| drop there (dB) | paper PSNR | paper L1 |",
             "|---|---|---|---|---|---|---|---|"]  # fmt: skip
-    for k in ("warp_only", *VARIANTS):
+    for k in ("warp_only", *ran):
         r, p = out[k], PAPER.get(k, ("-", "-"))
         cp = f"{r['corrupted_psnr']:.2f}" if "corrupted_psnr" in r else "-"
         dp = f"{r['corrupted_drop_db']:.3f}" if "corrupted_drop_db" in r else "-"
@@ -192,9 +208,14 @@ def main() -> None:
     out["peak_rss_mb"] = peak_rss_mb()
     out["markdown"] = (
         f"{args.steps} steps per variant, {args.people - args.holdout} people trained, "
-        f"{args.holdout} held out ({out['frames']} frames), 64 px, load "
+        f"{args.holdout} held out ({out['frames']} frames), 64 px, generator norm "
+        f"{args.norm or 'default'}, load "
         f"{out['load_before'][0]:.1f} before / {out['load_after'][0]:.1f} after. Paper: "
-        "FashionVideo, 256 px, 50k steps.\n\n" + "\n".join(rows) + "\n"
+        "FashionVideo, 256 px, 50k steps."
+        + (f" Not run: {', '.join(k for k in VARIANTS if k not in ran)}." if len(ran) < 4 else "")
+        + "\n\n"
+        + "\n".join(rows)
+        + "\n"
     )
     print(out["markdown"])
     print(write_result("bdmm_ablation", out))

@@ -93,6 +93,13 @@ def sheet(rows: dict[str, np.ndarray], source: np.ndarray, path: Path) -> None:
     cv2.imwrite(str(path), cv2.cvtColor(img, cv2.COLOR_RGB2BGR))
 
 
+def branches_of(run: Path) -> str:
+    import yaml
+
+    cfg = yaml.safe_load((run / "config.yaml").read_text())
+    return str({**cfg.get("config", {}), **cfg.get("overrides", {})}.get("branches", "both"))
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--people", type=int, default=8)
@@ -101,38 +108,87 @@ def main() -> None:
     ap.add_argument("--steps", type=int, default=600)
     ap.add_argument("--batch", type=int, default=2)
     ap.add_argument("--workdir", type=Path, default=None)
+    ap.add_argument(
+        "--norm",
+        choices=("none", "instance"),
+        default=None,
+        help="the generator's normalisation (default: the method's)",
+    )
+    ap.add_argument(
+        "--variants",
+        default="both,flow,texture",
+        help="the variants to run, comma-separated (the full model first)",
+    )
+    ap.add_argument(
+        "--reuse",
+        action="store_true",
+        help="evaluate the runs already trained in --workdir (no training)",
+    )
+    ap.add_argument(
+        "--before",
+        type=Path,
+        default=None,
+        help="an earlier ji_ablation.json whose table is kept as 'before'",
+    )
     args = ap.parse_args()
+    labels = [v for v in args.variants.split(",") if v]
+    if not labels or any(v not in VARIANTS for v in labels):
+        sys.exit(f"--variants: choose from {', '.join(VARIANTS)}")
+    before = json.loads(args.before.read_text()) if args.before else None
     root = args.workdir or Path(tempfile.mkdtemp(prefix="ptx-ji-"))
     out = {"machine": machine(), "load_before": os.getloadavg(), "args": vars(args) | {
-        "workdir": str(root)}}  # fmt: skip
+        "workdir": str(root), "before": args.before and str(args.before)}}  # fmt: skip
     ws = Workspace.open(root / "ws")
-    names = store_crowd(ws, args.people, frames=args.frames, size=64)
+    if args.reuse:
+        names = sorted(ws.subject_names())
+        done = {branches_of(r): r for r in sorted((ws.root / "runs" / "_shared" / "ji").iterdir())
+                if any((r / "checkpoints").glob("*.pt"))}  # fmt: skip
+        labels = [v for v in labels if v in done]
+    else:
+        names = store_crowd(ws, args.people, frames=args.frames, size=64)
     held = names[-args.holdout :]
     common = {"steps": args.steps, "batch": args.batch, "device": "cpu", "tensorboard": False,
               "eval_every": 0, "sample_every": 0, "checkpoint_every": args.steps,
-              "threads": 2}  # fmt: skip
+              "threads": 2} | ({"norm": args.norm} if args.norm else {})  # fmt: skip
     table, pictures, warp, first = {}, {}, None, None
-    for label, branches in VARIANTS.items():
-        t = time.perf_counter()
-        res = train_shared(ws, names, args.holdout, "tiny", common | {"branches": branches},
-                           method="ji")  # fmt: skip
-        seconds = time.perf_counter() - t
-        row, warp, first = evaluate(res.run_dir, ws, held)
-        table[label] = row | {"train_seconds": seconds, "run": str(res.run_dir),
-                              "untrained_psnr": res.initial["psnr"]}  # fmt: skip
+    for label in labels:
+        if args.reuse:
+            run, extra = done[label], {"reused": True}
+        else:
+            t = time.perf_counter()
+            res = train_shared(ws, names, args.holdout, "tiny",
+                               common | {"branches": VARIANTS[label]}, method="ji")  # fmt: skip
+            run = res.run_dir
+            extra = {"train_seconds": time.perf_counter() - t,
+                     "untrained_psnr": res.initial["psnr"]}  # fmt: skip
+        row, warp, first = evaluate(run, ws, held)
+        table[label] = row | extra | {"run": str(run)}
         pictures[label] = first.output
         print(label, json.dumps(table[label]), flush=True)
+    pictures = {k: pictures[k] for k in VARIANTS if k in pictures}
     assert warp is not None and first is not None
-    table = {"warp only": warp, **table}
+    table = {"warp only": warp, **{k: table[k] for k in VARIANTS if k in table}}
     out["results"] = table
-    out["both_minus_flow_psnr_db"] = table["both"]["psnr"] - table["flow"]["psnr"]
-    out["both_minus_texture_psnr_db"] = table["both"]["psnr"] - table["texture"]["psnr"]
-    out["both_minus_warp_psnr_db"] = table["both"]["psnr"] - warp["psnr"]
+    for k in ("flow", "texture", "warp only"):
+        if "both" in table and k in table:
+            out[f"both_minus_{k.split()[0]}_psnr_db"] = table["both"]["psnr"] - table[k]["psnr"]
+    missing = [k for k in VARIANTS if k not in table]
     out["markdown"] = (
-        f"Held-out people {', '.join(held)} ({table['both']['frames']} frames; frame 0 the "
-        f"source), {args.steps} steps each, {args.people - args.holdout} people trained.\n\n"
+        f"Held-out people {', '.join(held)} ({first.truth.shape[0] * len(held)} frames; "
+        f"frame 0 the source), {args.steps} steps each, {args.people - args.holdout} people "
+        f"trained, generator norm {args.norm or 'default'}"
+        + (f"; not run: {', '.join(missing)}" if missing else "")
+        + ".\n\n"
         + markdown(table)
     )
+    if before is not None:
+        out["before"] = {"args": before.get("args"), "results": before.get("results"),
+                         "markdown": before.get("markdown")}  # fmt: skip
+        out["markdown"] += (
+            "\n\nBefore ("
+            + str(before["args"].get("norm") or "instance")
+            + (" norm, the same budget):\n\n" + before["markdown"].split("\n\n", 1)[-1])
+        )
     src = VideoStore(ws, ws.subject(held[0])["videos"][0]).read("frames", 0, 1)[0]
     sheet({"truth": first.truth, "warp only": first.warped, **pictures}, src,
           RESULTS / "ji-ablation-synthetic.png")  # fmt: skip

@@ -43,9 +43,9 @@ def down(c_in: int, c_out: int, norm: str = "instance") -> nn.Sequential:
 class Up(nn.Module):
     """Nearest 2x upsampling then a 3x3 conv (no checkerboard artefacts of transposed convs)."""
 
-    def __init__(self, c_in: int, c_out: int) -> None:
+    def __init__(self, c_in: int, c_out: int, norm: str = "instance") -> None:
         super().__init__()
-        self.body = conv_norm_act(c_in, c_out, 3)
+        self.body = conv_norm_act(c_in, c_out, 3, norm=norm)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.body(F.interpolate(x, scale_factor=2.0, mode="nearest"))

@@ -127,6 +127,37 @@ def test_the_window_and_record():
     assert (paper.w_gram, paper.w_per, paper.lr, paper.steps) == (500.0, 0.5, 1e-4, 50000)
 
 
+NORMS = (torch.nn.InstanceNorm2d, torch.nn.BatchNorm2d, torch.nn.GroupNorm, torch.nn.LayerNorm)
+
+
+def test_norm_none_builds_a_generator_without_normalisation():
+    m = get_method("bdmm")
+    count = {}
+    for norm in ("instance", "none"):
+        cfg = m.resolve_config("tiny", {"norm": norm})
+        g = Generator(cfg.ngf, cfg.style_dim, cfg.size, 3, norm=cfg.norm)
+        count[norm] = sum(isinstance(x, NORMS) for x in g.modules())
+        encoders = [g.style, g.structure, g.warp, g.recurrent, g.structure_out, g.cells]
+        convs = [x for e in encoders for x in e.modules() if isinstance(x, torch.nn.Conv2d)]
+        with_bias = [c.bias is not None for c in convs if c.kernel_size != (1, 1)]
+        assert all(with_bias) if norm == "none" else not any(with_bias)
+    assert count["none"] == 0 and count["instance"] > 10
+    # the critics keep their normalisation
+    from ptx.methods.bdmm.discriminators import SpatialD
+
+    assert any(isinstance(x, NORMS) for x in SpatialD(4).modules())
+
+
+def test_an_unknown_norm_is_refused_in_one_line(trained, cli):
+    ws, names, _, _ = trained
+    with pytest.raises(InputError, match="norm"):
+        get_method("bdmm").resolve_config("tiny", {"norm": "batch"})
+    out = cli("train", "-w", ws.root, "--method", "bdmm", "--subjects", ",".join(names),
+              "--set", "norm=batch")  # fmt: skip
+    assert out.code == 2 and out.err.strip().count("\n") == 0
+    assert "norm='batch' is unknown" in out.err and "Traceback" not in out.err
+
+
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory):
     ws = Workspace.open(tmp_path_factory.mktemp("bdmm") / "ws")
@@ -178,15 +209,17 @@ def test_score_runs_the_one_shot_protocol(trained, cli, tmp_path):
 @pytest.mark.slow
 def test_training_lifts_the_one_shot_reconstruction_over_the_untrained_model(tmp_path):
     """10 steps on 3 people at 32 px: the held-out person's one-shot PSNR rises by more
-    than 3 dB over the untrained (step 0) model (measured: 8.7 -> 14.9 dB)."""
+    than 1 dB over the untrained (step 0) model (measured: 14.9 -> 16.7 dB; without
+    normalisation, the default, the untrained generator already passes the warped
+    source's colours through; with instance norm it was 8.7 -> 14.9 dB)."""
     ws = Workspace.open(tmp_path / "ws")
     names = store_crowd(ws, 4, frames=12, size=32)
     cfg = {**TINY, "ngf": 8, "steps": 10, "checkpoint_every": 10, "lr": 2e-3}
     res = train_shared(ws, names, 1, "tiny", cfg, method="bdmm")
-    assert res.final["psnr"] > res.initial["psnr"] + 3.0, (res.initial, res.final)
+    assert res.final["psnr"] > res.initial["psnr"] + 1.0, (res.initial, res.final)
     store = VideoStore(ws, ws.subject(names[-1])["videos"][0])
     scores = self_reconstruction(load_model(res.run_dir, "cpu"), store)
-    assert scores.psnr.mean() > res.initial["psnr"] + 3.0, scores.psnr.mean()
+    assert scores.psnr.mean() > res.initial["psnr"] + 1.0, scores.psnr.mean()
 
 
 @pytest.mark.slow

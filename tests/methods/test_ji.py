@@ -148,6 +148,43 @@ def test_the_branches_build_only_what_they_use():
     assert sizes["both"] > max(sizes["flow"], sizes["texture"])
 
 
+NORMS = (torch.nn.InstanceNorm2d, torch.nn.BatchNorm2d, torch.nn.GroupNorm, torch.nn.LayerNorm)
+
+
+def test_norm_none_leaves_the_source_colours_to_the_generator(person):
+    """Instance norm removes each channel's mean over the picture, so the generator is
+    blind to a uniform colour shift of the source (every path from the source starts with
+    a normalised conv); without normalisation there is no norm layer, every conv has a
+    bias, and the shift reaches the output."""
+    b = _batch(person)
+    shifted = b.source + 0.2  # the same shift at every pixel and channel
+    outs = {}
+    for norm in ("instance", "none"):
+        torch.manual_seed(0)
+        g = JiNet(JI.resolve_config("tiny", MICRO | {"norm": norm}))
+        kinds = [m for m in g.modules() if isinstance(m, NORMS)]
+        convs = [m for m in g.modules() if isinstance(m, torch.nn.Conv2d)]
+        if norm == "none":
+            assert not kinds and all(c.bias is not None for c in convs)
+        else:
+            assert len(kinds) > 20
+        with torch.no_grad():
+            a = g(b.source, b.source_arrays["iuv"], b.arrays["iuv"])["out"]
+            c = g(shifted, b.source_arrays["iuv"], b.arrays["iuv"])["out"]
+        outs[norm] = (c - a).abs().max().item()
+    assert outs["instance"] < 1e-4 < 1e-2 < outs["none"], outs
+
+
+def test_an_unknown_norm_is_refused_in_one_line(trained, cli):
+    ws, names, _, _ = trained
+    with pytest.raises(InputError, match="norm"):
+        JI.resolve_config("tiny", {"norm": "batch"})
+    out = cli("train", "-w", ws.root, "--method", "ji", "--subjects", ",".join(names),
+              "--set", "norm=batch")  # fmt: skip
+    assert out.code == 2 and out.err.strip().count("\n") == 0
+    assert "norm='batch' is unknown" in out.err and "Traceback" not in out.err
+
+
 # --- trained on a synthetic crowd --------------------------------------------------------
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory):
@@ -205,10 +242,14 @@ def test_score_runs_the_one_shot_protocol_on_the_held_out_person(trained, cli, t
 def test_training_lifts_the_one_shot_reconstruction_over_the_untrained_model(tmp_path):
     """40 steps on 3 people at 32 px: the held-out person's one-shot PSNR (frame 0 the
     source) rises by more than 2 dB over the untrained (step 0) model, in training's
-    evaluation and in the rendered protocol alike."""
+    evaluation and in the rendered protocol alike. With instance norm: without it (the
+    default) the untrained generator already passes the source's colours (17.9 dB here)
+    and this micro model gains little on that in a test's budget (16.7 dB after 40 steps,
+    18.4 after 120); the default's floor is measured by ``bench_ji_ablation`` (15.9 dB
+    untrained -> 21.0 dB after 600 steps at 64 px)."""
     ws = Workspace.open(tmp_path / "ws")
     names = store_crowd(ws, 4, frames=12, size=32)
-    cfg = {**MICRO, "ngf": 8, "steps": 40, "checkpoint_every": 40, "lr": 2e-3}
+    cfg = {**MICRO, "ngf": 8, "steps": 40, "checkpoint_every": 40, "lr": 2e-3, "norm": "instance"}
     res = train_shared(ws, names, 1, "tiny", cfg, method="ji")
     assert res.final["psnr"] > res.initial["psnr"] + 2, (res.initial, res.final)
     store = VideoStore(ws, ws.subject(names[-1])["videos"][0])

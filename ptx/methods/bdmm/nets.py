@@ -16,6 +16,12 @@ paper is silent, methods.md §(c)3].
   a modulated conv, summed [§4.3: sum fusion]; StyledConv up (-> ngf, 1/2), the same trio;
   StyledConv up (-> ngf, full size), a modulated conv, ToRGB, tanh.
 
+**Normalisation** (``norm``): the supplement's encoder figures and the authors' code put
+instance norm (IN) after every conv of the encoders, the propagation cells and the style
+encoder; ``norm=none`` (ptx's default, measured in ``config``) drops it there and gives
+those convs biases. The StyleGAN2 layers of the decoder have no norm layer either way (their
+weights are demodulated) and the critics keep theirs.
+
 ``direction`` forward or backward keeps one DMM per level (the ablations "w/o backward"
 / "w/o forward propagation"); ``dmm`` False replaces each DMM by a plain conv.
 """
@@ -31,24 +37,31 @@ from torch.nn import functional as F
 from ptx.methods.bdmm.modulated import DMM, SLOPE, StyledConv, ToRGB
 
 
-def block(c_in: int, c_out: int, k: int = 4, stride: int = 2, norm: bool = True) -> nn.Sequential:
-    """Conv (k, stride, padding 1) -> IN -> LeakyReLU(0.2)."""
+def norm_layer(c: int, norm: str) -> nn.Module:
+    """Instance norm with scale and shift (``instance``) or nothing (``none``)."""
+    return nn.Identity() if norm == "none" else nn.InstanceNorm2d(c, affine=True)
+
+
+def block(c_in: int, c_out: int, k: int = 4, stride: int = 2,
+          norm: str = "instance") -> nn.Sequential:  # fmt: skip
+    """Conv (k, stride, padding 1) -> IN (or none; then the conv has a bias) -> LeakyReLU(0.2)."""
     pad = 1 if k in (3, 4) else k // 2
-    layers: list[nn.Module] = [nn.Conv2d(c_in, c_out, k, stride, pad, bias=not norm)]
-    if norm:
-        layers.append(nn.InstanceNorm2d(c_out, affine=True))
-    layers.append(nn.LeakyReLU(SLOPE, True))
-    return nn.Sequential(*layers)
+    return nn.Sequential(
+        nn.Conv2d(c_in, c_out, k, stride, pad, bias=norm == "none"),
+        norm_layer(c_out, norm),
+        nn.LeakyReLU(SLOPE, True),
+    )
 
 
 class ResCell(nn.Module):
-    """Residual block from c_in to c_out (3x3, IN, LeakyReLU; a 1x1 skip when they differ)."""
+    """Residual block from c_in to c_out (3x3, IN or none, LeakyReLU; a 1x1 skip when they
+    differ)."""
 
-    def __init__(self, c_in: int, c_out: int) -> None:
+    def __init__(self, c_in: int, c_out: int, norm: str = "instance") -> None:
         super().__init__()
         self.body = nn.Sequential(
-            block(c_in, c_out, 3, 1), nn.Conv2d(c_out, c_out, 3, 1, 1, bias=False),
-            nn.InstanceNorm2d(c_out, affine=True),
+            block(c_in, c_out, 3, 1, norm),
+            nn.Conv2d(c_out, c_out, 3, 1, 1, bias=norm == "none"), norm_layer(c_out, norm),
         )  # fmt: skip
         self.skip = nn.Identity() if c_in == c_out else nn.Conv2d(c_in, c_out, 1, bias=False)
 
@@ -62,12 +75,12 @@ def style_blocks(size: int) -> int:
 
 
 class StyleEncoder(nn.Module):
-    def __init__(self, ngf: int, style_dim: int, size: int) -> None:
+    def __init__(self, ngf: int, style_dim: int, size: int, norm: str = "instance") -> None:
         super().__init__()
         layers, c = [], 3
         for i in range(style_blocks(size)):
             c_out = min(ngf * 2**i, style_dim)
-            layers.append(block(c, c_out))
+            layers.append(block(c, c_out, norm=norm))
             c = c_out
         self.body = nn.Sequential(*layers)
         self.out = nn.Identity() if c == style_dim else nn.Linear(c, style_dim)
@@ -78,18 +91,24 @@ class StyleEncoder(nn.Module):
 
 class Generator(nn.Module):
     def __init__(self, ngf: int, style_dim: int, size: int, pose_channels: int = 18,
-                 direction: str = "both", dmm: bool = True) -> None:  # fmt: skip
+                 direction: str = "both", dmm: bool = True,
+                 norm: str = "instance") -> None:  # fmt: skip
         super().__init__()
         c1, c2, c3 = ngf, 2 * ngf, 4 * ngf
         self.direction = direction
-        self.style = StyleEncoder(ngf, style_dim, size)
-        self.structure = nn.Sequential(block(pose_channels + 3, c1), block(c1, c2), block(c2, c3))
-        self.recurrent = ResCell(2 * c3, c3)
-        self.structure_out = ResCell(c3, c3)
-        self.warp = nn.ModuleList([block(3, c1), block(c1, c2), block(c2, c3)])
+        self.style = StyleEncoder(ngf, style_dim, size, norm)
+        self.structure = nn.Sequential(
+            block(pose_channels + 3, c1, norm=norm), block(c1, c2, norm=norm),
+            block(c2, c3, norm=norm),
+        )  # fmt: skip
+        self.recurrent = ResCell(2 * c3, c3, norm)
+        self.structure_out = ResCell(c3, c3, norm)
+        self.warp = nn.ModuleList(
+            [block(3, c1, norm=norm), block(c1, c2, norm=norm), block(c2, c3, norm=norm)]
+        )
         dirs = self.directions
         self.cells = nn.ModuleDict({
-            f"{d}{lvl}": ResCell(2 * c, c) for d in dirs for lvl, c in ((1, c2), (2, c1))
+            f"{d}{lvl}": ResCell(2 * c, c, norm) for d in dirs for lvl, c in ((1, c2), (2, c1))
         })  # fmt: skip
         self.dmm = nn.ModuleDict({
             f"{d}{lvl}": DMM(c, style_dim, dmm) for d in dirs for lvl, c in ((1, c2), (2, c1))

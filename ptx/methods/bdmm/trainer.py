@@ -36,7 +36,7 @@ from ptx.nn.optim import LinearDecay, check_finite, requires_grad
 
 def build_generator(cfg: Any) -> Generator:
     return Generator(cfg.ngf, cfg.style_dim, cfg.size, structural_channels(cfg.pose),
-                     cfg.direction, cfg.dmm)  # fmt: skip
+                     cfg.direction, cfg.dmm, str(cfg.norm))  # fmt: skip
 
 
 class BdmmTrainer(OneShotTrainer):

@@ -33,15 +33,16 @@ class JiNet(nn.Module):
         self.flow = cfg.branches in ("both", "flow")
         self.texture = cfg.branches in ("both", "texture")
         self.driving_uv = cfg.texture_uv == "driving"
-        self.motion = MotionNet(cfg.ngf, cfg.alpha_dim, cfg.rho_dim, decoder=self.flow)
-        self.warp = WarpBranch(cfg.ngf) if self.flow else None
+        norm = str(cfg.norm)
+        self.motion = MotionNet(cfg.ngf, cfg.alpha_dim, cfg.rho_dim, self.flow, norm)
+        self.warp = WarpBranch(cfg.ngf, norm) if self.flow else None
         self.tex = (
-            TextureBranch(cfg.ngf, cfg.alpha_dim, cfg.rho_dim, cfg.tex_channels, cfg.tex_size)
+            TextureBranch(cfg.ngf, cfg.alpha_dim, cfg.rho_dim, cfg.tex_channels, cfg.tex_size, norm)
             if self.texture
             else None
         )
         c_in = 3 + (cfg.tex_channels if self.texture else 0) + (cfg.ngf if self.flow else 0)
-        self.blender = BlenderNet(c_in, cfg.ngf, self.sr)
+        self.blender = BlenderNet(c_in, cfg.ngf, self.sr, norm)
 
     def trained_in(self, stage: str) -> list[nn.Module]:
         """The modules stage ``stage`` updates [002 §IV] (``config.STAGES``)."""

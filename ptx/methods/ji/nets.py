@@ -30,6 +30,9 @@ rest is our choice (said here):
   (sr > 1) upsamples the features, and a conv, zero at the start, adds a correction to the
   bilinearly upsampled image and mask: before it is trained the output is the upsampled
   low-resolution blend.
+- **Normalisation** (``norm``): not given. The conv blocks (``ptx.nn.blocks``) take
+  instance norm or none; ptx's default is none (measured in ``config``: instance norm
+  removes the source's absolute colours, which a one-shot generator must carry).
 - **Size**: with the paper preset the generator has 34.35 M parameters (the paper's
   total is 34.84 M [002 Tab. IV]); most of them are T_app's linear seed of the atlas.
 - **Discriminator** [§III-E e], "a simple Discriminator with ResNet blocks": a 3x3 conv,
@@ -78,12 +81,14 @@ def _widths(ngf: int, n: int) -> list[int]:
 
 
 class MotionNet(nn.Module):
-    def __init__(self, ngf: int, alpha_dim: int, rho_dim: int, decoder: bool) -> None:
+    def __init__(
+        self, ngf: int, alpha_dim: int, rho_dim: int, decoder: bool, norm: str = "instance"
+    ) -> None:
         super().__init__()
         w = self.w = _widths(ngf, 4)
         self.alpha_dim = alpha_dim
-        self.stem = conv_norm_act(3 + 2 * IUV_CHANNELS, w[0], 7)
-        self.downs = nn.ModuleList(down(w[i], w[i + 1]) for i in range(4))
+        self.stem = conv_norm_act(3 + 2 * IUV_CHANNELS, w[0], 7, norm=norm)
+        self.downs = nn.ModuleList(down(w[i], w[i + 1], norm) for i in range(4))
         self.signals = nn.Linear(w[4], alpha_dim + rho_dim)
         self.decoder = None
         if decoder:
@@ -92,10 +97,10 @@ class MotionNet(nn.Module):
                 nn.init.zeros_(h.weight)
                 nn.init.zeros_(h.bias)
             self.decoder = nn.ModuleDict({
-                "up8": Up(w[4], w[3]),
-                "up4": Up(2 * w[3], w[2]),
-                "up2": Up(2 * w[2] + 3, w[1]),
-                "up1": Up(2 * w[1] + 3, w[0]),
+                "up8": Up(w[4], w[3], norm),
+                "up4": Up(2 * w[3], w[2], norm),
+                "up2": Up(2 * w[2] + 3, w[1], norm),
+                "up1": Up(2 * w[1] + 3, w[0], norm),
                 "heads": nn.ModuleList(heads),
             })  # fmt: skip
 
@@ -131,13 +136,13 @@ class MotionNet(nn.Module):
 class WarpBranch(nn.Module):
     """The 2D branch: E_s, the occlusion-gated multi-scale warping decoder, G_app."""
 
-    def __init__(self, ngf: int) -> None:
+    def __init__(self, ngf: int, norm: str = "instance") -> None:
         super().__init__()
         w = _widths(ngf, 2)
-        self.stem = conv_norm_act(3, w[0], 7)
-        self.d1, self.d2 = down(w[0], w[1]), down(w[1], w[2])
-        self.first = ResBlock(w[2])
-        self.ups = nn.ModuleList([Up(w[2], w[1]), Up(w[1], w[0])])
+        self.stem = conv_norm_act(3, w[0], 7, norm=norm)
+        self.d1, self.d2 = down(w[0], w[1], norm), down(w[1], w[2], norm)
+        self.first = ResBlock(w[2], norm)
+        self.ups = nn.ModuleList([Up(w[2], w[1], norm), Up(w[1], w[0], norm)])
         self.head = nn.Conv2d(w[0], 4, 3, padding=1)
         self.channels = w[0]
 
@@ -171,14 +176,15 @@ class TextureBranch(nn.Module):
     """The 2.5D branch: shared trunk, E_app / E_geo, T_app, T_geo, texture mapping, G."""
 
     def __init__(
-        self, ngf: int, alpha_dim: int, rho_dim: int, channels: int, tex_size: int
-    ) -> None:
+        self, ngf: int, alpha_dim: int, rho_dim: int, channels: int, tex_size: int,
+        norm: str = "instance",
+    ) -> None:  # fmt: skip
         super().__init__()
         w = _widths(ngf, 3)
         self.c, self.t = channels, tex_size
         self.trunk = nn.Sequential(
-            conv_norm_act(3 + IUV_CHANNELS, w[0], 7),
-            *(down(w[i], w[i + 1]) for i in range(3)),
+            conv_norm_act(3 + IUV_CHANNELS, w[0], 7, norm=norm),
+            *(down(w[i], w[i + 1], norm) for i in range(3)),
         )
         self.e_app = nn.Sequential(nn.Conv2d(w[3], w[3], 3, padding=1), nn.ReLU(True))
         self.e_geo = nn.Sequential(nn.Conv2d(w[3], w[3], 3, padding=1), nn.ReLU(True))
@@ -195,7 +201,8 @@ class TextureBranch(nn.Module):
         self.t_app = nn.Sequential(*grow, nn.Conv2d(g, g, 3, padding=1, groups=N_PARTS))
         self.film = nn.Linear(rho_dim, 2 * w[3])
         self.t_geo = nn.Sequential(
-            ResBlock(w[3]), Up(w[3], w[2]), Up(w[2], w[1]), Up(w[1], w[0]),
+            ResBlock(w[3], norm), Up(w[3], w[2], norm), Up(w[2], w[1], norm),
+            Up(w[1], w[0], norm),
             nn.Conv2d(w[0], 3 * N_PARTS + 1, 3, padding=1),
         )  # fmt: skip
         self.head_image = nn.Conv2d(channels, 3, 3, padding=1)
@@ -226,17 +233,19 @@ class TextureBranch(nn.Module):
 
 
 class BlenderNet(nn.Module):
-    def __init__(self, c_in: int, ngf: int, sr: int) -> None:
+    def __init__(self, c_in: int, ngf: int, sr: int, norm: str = "instance") -> None:
         super().__init__()
         self.sr = sr
-        self.body = nn.Sequential(conv_norm_act(c_in, ngf, 3), ResBlock(ngf), ResBlock(ngf))
+        self.body = nn.Sequential(
+            conv_norm_act(c_in, ngf, 3, norm=norm), ResBlock(ngf, norm), ResBlock(ngf, norm)
+        )
         self.head = nn.Conv2d(ngf, 4, 3, padding=1)
         self.sr_block = None
         if sr > 1:
             last = nn.Conv2d(ngf, 4, 3, padding=1)
             nn.init.zeros_(last.weight)
             nn.init.zeros_(last.bias)
-            self.sr_block = nn.Sequential(conv_norm_act(ngf, ngf, 3), last)
+            self.sr_block = nn.Sequential(conv_norm_act(ngf, ngf, 3, norm=norm), last)
 
     def forward(self, x: torch.Tensor):
         """-> (I_lo, m_lo logits, I_d, m_d logits); I_d at sr x the input's size."""
