@@ -40,7 +40,7 @@ method by name. Nothing here imports torch at module level, so listing methods i
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
 from ptx.config import build_config, config_from_dict, fixed_fields, setting
@@ -322,6 +322,10 @@ class Method:
     pretrain: Callable[[Any, Any], Any] | None = None
     """(cfg, device) -> a pretrainer of a person-agnostic part trained on many subjects
     (``ptx train --pretrain``), or None when the method has none."""
+    saved_before: Mapping[str, Any] = field(default_factory=dict)
+    """Settings added after runs were saved without them, with the value those runs used
+    where today's default differs (e.g. ``norm: instance`` once ``none`` became the
+    default): a saved config that lacks the key reads as that value."""
 
     # --- settings -----------------------------------------------------------------------
     def resolve_config(self, preset: str, overrides: Mapping[str, Any] | None = None) -> Any:
@@ -340,8 +344,9 @@ class Method:
         self.check(cfg)
 
     def config_from_dict(self, values: Mapping[str, Any]) -> Any:
-        """A saved config (keys from other ptx versions are ignored)."""
-        return config_from_dict(self.config, dict(values))
+        """A saved config (keys from other ptx versions are ignored; keys it lacks that
+        :attr:`saved_before` names take the value runs used before the key existed)."""
+        return config_from_dict(self.config, {**self.saved_before, **values})
 
     @property
     def fixed(self) -> tuple[str, ...]:

@@ -148,3 +148,23 @@ def test_score_runs_the_one_shot_protocol_on_the_held_out_people(trained, cli, t
     assert r["warp_psnr"] == pytest.approx(float(direct.warp_psnr.mean()), abs=0.5)
     assert r["psnr"] < r["warp_psnr"]  # two training steps: the warp is far better yet
     assert r["temporal_error"] > 0 and 0 < r["l1"] < 1
+
+
+@pytest.mark.parametrize("name", ["dwnet", "ji", "bdmm"])
+def test_a_run_saved_before_norm_existed_loads_with_instance_norm(name):
+    """Runs saved before ``norm`` (and DwNet's ``downs``) were settings used instance norm
+    (and 16x16 features): their configs, which lack the keys, must rebuild those networks,
+    while a config that names the keys keeps them."""
+    from dataclasses import asdict
+
+    from ptx.methods.registry import get_method
+
+    m = get_method(name)
+    saved = {
+        k: v for k, v in asdict(m.resolve_config("tiny")).items() if k not in ("norm", "downs")
+    }
+    old = m.config_from_dict(saved)
+    assert old.norm == "instance" and getattr(old, "downs", 2) == 2
+    new = m.config_from_dict({**saved, "norm": "none", "downs": 0})
+    assert new.norm == "none" and getattr(new, "downs", 0) == 0
+    assert m.resolve_config("tiny").norm == "none"  # today's default

@@ -67,4 +67,5 @@ METHOD = Method(
     perceptual_fallback="pixel L1 alone (no perceptual, Gram or contextual term)",
     check=check_config,
     divisor=divisor,
+    saved_before={"norm": "instance"},
 )

@@ -65,4 +65,5 @@ METHOD = Method(
     perceptual_fallback="pixel L1 pyramid (and pixels for the correctness loss)",
     check=check_config,
     divisor=divisor,
+    saved_before={"norm": "instance"},
 )
