@@ -56,7 +56,10 @@ def compare_command(
     ),
     seed: int = typer.Option(0, "--seed", help="The seed of every run."),
     set_: list[str] = typer.Option(
-        [], "--set", help="A setting for every method that has it, as FIELD=VALUE."
+        [],
+        "--set",
+        metavar="FIELD=VALUE",
+        help="A setting for every method that has it, as FIELD=VALUE.",
     ),
     json_out: Path | None = typer.Option(None, "--json", help="Also write the results as JSON."),
     picture: Path | None = typer.Option(

@@ -15,6 +15,7 @@ from ptx.config import parse_assignments
 def prepare(
     videos: list[Path] = typer.Argument(
         None,
+        metavar="VIDEO",
         help="The video file, or a folder of frames (or a %05d.png pattern); several make a batch.",
         show_default=False,
     ),
@@ -60,10 +61,16 @@ def prepare(
         "stages; re-runs nothing).",
     ),
     set_: list[str] = typer.Option(
-        [], "--set", help="Any stage setting, as STAGE.FIELD=VALUE (repeatable)."
+        [],
+        "--set",
+        metavar="STAGE.FIELD=VALUE",
+        help="Any stage setting, as STAGE.FIELD=VALUE (repeatable).",
     ),
     force: list[str] = typer.Option(
-        [], "--force", help="Re-run this stage and everything after it (repeatable; 'all')."
+        [],
+        "--force",
+        metavar="STAGE",
+        help="Re-run this stage and everything after it (repeatable; 'all').",
     ),
     until: str | None = typer.Option(None, "--until", help="Stop after this stage."),
     from_: Path | None = typer.Option(

@@ -40,7 +40,7 @@ def score_command(
         None, "--method", "-m", help="Score the newest run of this method (default: any)."
     ),
     compare: list[str] = typer.Option(
-        [], "--compare", help="Score these runs side by side (repeatable)."
+        [], "--compare", metavar="RUN", help="Score these runs side by side (repeatable)."
     ),
     json_out: Path | None = typer.Option(None, "--json", help="Also write the results as JSON."),
     report: Path | None = typer.Option(

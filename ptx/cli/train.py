@@ -99,7 +99,9 @@ def train(
     ),
     run: Path | None = typer.Option(None, "--run", help="Continue this run folder instead."),
     steps: int | None = typer.Option(None, "--steps", help="Training steps (default: preset's)."),
-    set_: list[str] = typer.Option([], "--set", help="Any setting, as FIELD=VALUE (repeatable)."),
+    set_: list[str] = typer.Option(
+        [], "--set", metavar="FIELD=VALUE", help="Any setting, as FIELD=VALUE (repeatable)."
+    ),
     device: str | None = typer.Option(None, "--device", help="auto, cpu, cuda, cuda:N."),
     pretrain: bool = typer.Option(
         False,

@@ -79,7 +79,10 @@ def transfer(
         help="Import the source's keypoints instead of running MediaPipe: openpose:DIR.",
     ),
     set_: list[str] = typer.Option(
-        [], "--set", help="A setting of the source's preparation, as STAGE.FIELD=VALUE."
+        [],
+        "--set",
+        metavar="STAGE.FIELD=VALUE",
+        help="A setting of the source's preparation, as STAGE.FIELD=VALUE.",
     ),
     workspace: Path | None = workspace_option(),
 ) -> None:
