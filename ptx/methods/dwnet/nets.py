@@ -122,9 +122,10 @@ class Generator(nn.Module):
             ):
                 nn.init.normal_(m.weight, 0.0, 0.02)
         # Without a norm, this shrinks the signal ~4x per layer and the untrained picture is
-        # one flat colour; it learns as fast as torch's default initialisation (measured:
-        # held-out PSNR 24.3 / 25.7 / 26.1 dB after 250 / 500 / 750 L1 steps vs 24.7 / 25.4
-        # / 26.0), so the released code's initialisation stays.
+        # one flat colour; it learned as fast as torch's default initialisation in a one-off
+        # check with bench_dwnet_norm.py's set-up (no norm, downs 0: held-out PSNR 24.3 /
+        # 25.7 / 26.1 dB after 250 / 500 / 750 L1 steps against 24.7 / 25.4 / 26.0), so the
+        # released code's initialisation stays.
 
     def grid(self, image: torch.Tensor, coarse: torch.Tensor, pose: torch.Tensor) -> torch.Tensor:
         """The refined grid (flow at the features' resolution, in their pixels) of
