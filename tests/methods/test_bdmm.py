@@ -11,6 +11,7 @@ import os
 import numpy as np
 import pytest
 import torch
+from toy_subjects import assert_one_shot_training_lifts  # same folder (on sys.path)
 
 from ptx.body.synth import SynthConfig, synth_subject
 from ptx.cache.checkpoints import load_checkpoint
@@ -212,14 +213,8 @@ def test_training_lifts_the_one_shot_reconstruction_over_the_untrained_model(tmp
     than 1 dB over the untrained (step 0) model (measured: 14.9 -> 16.7 dB; without
     normalisation, the default, the untrained generator already passes the warped
     source's colours through; with instance norm it was 8.7 -> 14.9 dB)."""
-    ws = Workspace.open(tmp_path / "ws")
-    names = store_crowd(ws, 4, frames=12, size=32)
     cfg = {**TINY, "ngf": 8, "steps": 10, "checkpoint_every": 10, "lr": 2e-3}
-    res = train_shared(ws, names, 1, "tiny", cfg, method="bdmm")
-    assert res.final["psnr"] > res.initial["psnr"] + 1.0, (res.initial, res.final)
-    store = VideoStore(ws, ws.subject(names[-1])["videos"][0])
-    scores = self_reconstruction(load_model(res.run_dir, "cpu"), store)
-    assert scores.psnr.mean() > res.initial["psnr"] + 1.0, scores.psnr.mean()
+    assert_one_shot_training_lifts(tmp_path, "bdmm", cfg, 1.0)
 
 
 @pytest.mark.slow

@@ -11,6 +11,7 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 import torch
+from toy_subjects import assert_one_shot_training_lifts  # same folder (on sys.path)
 
 from ptx.body.synth import SynthConfig, synth_subject
 from ptx.cache.checkpoints import load_checkpoint
@@ -247,14 +248,8 @@ def test_training_lifts_the_one_shot_reconstruction_over_the_untrained_model(tmp
     and this micro model gains little on that in a test's budget (16.7 dB after 40 steps,
     18.4 after 120); the default's floor is measured by ``bench_ji_ablation`` (15.9 dB
     untrained -> 21.0 dB after 600 steps at 64 px)."""
-    ws = Workspace.open(tmp_path / "ws")
-    names = store_crowd(ws, 4, frames=12, size=32)
     cfg = {**MICRO, "ngf": 8, "steps": 40, "checkpoint_every": 40, "lr": 2e-3, "norm": "instance"}
-    res = train_shared(ws, names, 1, "tiny", cfg, method="ji")
-    assert res.final["psnr"] > res.initial["psnr"] + 2, (res.initial, res.final)
-    store = VideoStore(ws, ws.subject(names[-1])["videos"][0])
-    scores = self_reconstruction(load_model(res.run_dir, "cpu"), store)
-    assert scores.psnr.mean() > res.initial["psnr"] + 2, scores.psnr.mean()
+    assert_one_shot_training_lifts(tmp_path, "ji", cfg, 2)
 
 
 @pytest.mark.slow
