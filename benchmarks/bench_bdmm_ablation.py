@@ -35,7 +35,7 @@ import cv2
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import RESULTS, machine, peak_rss_mb, write_result
+from common import RESULTS, crowd_arguments, machine, peak_rss_mb, write_result
 
 from ptx.cache.store import VideoStore
 from ptx.cache.workspace import Workspace
@@ -115,18 +115,7 @@ def scores(out: np.ndarray, truth: np.ndarray) -> dict[str, float]:
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--people", type=int, default=8)
-    ap.add_argument("--holdout", type=int, default=2)
-    ap.add_argument("--frames", type=int, default=24)
-    ap.add_argument("--steps", type=int, default=150)
-    ap.add_argument("--batch", type=int, default=2)
-    ap.add_argument("--workdir", type=Path, default=None)
-    ap.add_argument(
-        "--norm",
-        choices=("none", "instance"),
-        default=None,
-        help="the generator's normalisation (default: the method's)",
-    )
+    crowd_arguments(ap, people=8, steps=150, norm=True)
     ap.add_argument(
         "--reuse",
         action="store_true",

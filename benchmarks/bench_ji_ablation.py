@@ -32,7 +32,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import machine, peak_rss_mb, write_result
+from common import crowd_arguments, machine, peak_rss_mb, write_result
 
 from ptx.cache.store import VideoStore
 from ptx.cache.workspace import Workspace
@@ -102,18 +102,7 @@ def branches_of(run: Path) -> str:
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--people", type=int, default=8)
-    ap.add_argument("--holdout", type=int, default=2)
-    ap.add_argument("--frames", type=int, default=24)
-    ap.add_argument("--steps", type=int, default=600)
-    ap.add_argument("--batch", type=int, default=2)
-    ap.add_argument("--workdir", type=Path, default=None)
-    ap.add_argument(
-        "--norm",
-        choices=("none", "instance"),
-        default=None,
-        help="the generator's normalisation (default: the method's)",
-    )
+    crowd_arguments(ap, people=8, steps=600, norm=True)
     ap.add_argument(
         "--variants",
         default="both,flow,texture",

@@ -40,7 +40,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import machine, peak_rss_mb, write_result
+from common import crowd_arguments, machine, peak_rss_mb, write_result
 
 from ptx.cache.store import VideoStore
 from ptx.cache.workspace import Workspace
@@ -85,12 +85,7 @@ def median_seconds_per_step(run_dir: Path) -> float:
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--people", type=int, default=12)
-    ap.add_argument("--holdout", type=int, default=2)
-    ap.add_argument("--frames", type=int, default=24)
-    ap.add_argument("--steps", type=int, default=400)
-    ap.add_argument("--batch", type=int, default=2)
-    ap.add_argument("--workdir", type=Path, default=None)
+    crowd_arguments(ap, people=12, steps=400)
     ap.add_argument("--eval-every", type=int, default=0, help="Held-out PSNR curve every N steps.")
     ap.add_argument("--set", action="append", default=[], help="Extra setting KEY=VALUE.")
     ap.add_argument("--variants", default="full,no_previous", help="Which runs to train.")

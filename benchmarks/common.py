@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import platform
@@ -64,3 +65,24 @@ def peak_rss_mb() -> float:
             if line.startswith("VmHWM:"):
                 return int(line.split()[1]) / 1024
     raise RuntimeError("no VmHWM in /proc/self/status")
+
+
+def crowd_arguments(
+    ap: argparse.ArgumentParser, people: int, steps: int, norm: bool = False
+) -> None:
+    """The synthetic-crowd benchmarks' common options: the crowd (--people, --holdout,
+    --frames), the training (--steps, --batch), --workdir, and with ``norm`` the
+    generator's --norm."""
+    ap.add_argument("--people", type=int, default=people)
+    ap.add_argument("--holdout", type=int, default=2)
+    ap.add_argument("--frames", type=int, default=24)
+    ap.add_argument("--steps", type=int, default=steps)
+    ap.add_argument("--batch", type=int, default=2)
+    ap.add_argument("--workdir", type=Path, default=None)
+    if norm:
+        ap.add_argument(
+            "--norm",
+            choices=("none", "instance"),
+            default=None,
+            help="the generator's normalisation (default: the method's)",
+        )
