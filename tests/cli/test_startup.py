@@ -77,3 +77,24 @@ def test_a_named_command_builds_only_itself(tmp_path):
     assert helped.returncode == 0, helped.stderr
     listed = {line.split()[1] for line in helped.stdout.splitlines() if line.startswith("│ ")}
     assert set(COMMANDS) <= listed
+
+
+def test_the_command_exits_with_its_code_after_threads_and_exit_handlers(tmp_path):
+    """`main` leaves without the interpreter's teardown, but only after what an ordinary
+    exit does first: other threads finish, exit handlers run, stdout is flushed."""
+    code = (
+        "import atexit, sys, threading, time\nfrom ptx.cli.main import main\n"
+        "def late():\n    time.sleep(0.3)\n    open('thread.txt', 'w').write('done')\n"
+        "threading.Thread(target=late).start()\n"
+        "atexit.register(lambda: open('handler.txt', 'w').write('ran'))\n"
+        "sys.stdout.write('x' * 100000)\n"
+        "sys.argv = ['ptx', 'no-such-command']\nmain()\n"
+    )
+    env = {"PYTHONPATH": str(ROOT), "PATH": "", "HOME": str(tmp_path), "COLUMNS": "100"}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         env=env, cwd=tmp_path)  # fmt: skip
+    assert out.returncode == 2, out.stderr
+    assert "No such command" in out.stderr
+    assert out.stdout == "x" * 100000
+    assert (tmp_path / "thread.txt").read_text() == "done"
+    assert (tmp_path / "handler.txt").read_text() == "ran"
