@@ -5,12 +5,13 @@ from __future__ import annotations
 import functools
 import hashlib
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ptx.body.model import BodyModel
-from ptx.body.open_model import open_body_model
 from ptx.errors import InputError, MissingWeightsError
 from ptx.weights import weights_dir
+
+if TYPE_CHECKING:  # the models are torch-backed; naming one (body_identity) needs no torch
+    from ptx.body.model import BodyModel
 
 SMPL_URL = "https://smpl.is.tue.mpg.de"
 """Where users register, accept SMPL's licence and download the model files."""
@@ -34,6 +35,8 @@ def smpl_path(spec: str) -> Path:
 def load_body_model(spec: str = "open") -> BodyModel:
     """The body model named by ``spec``. Raises MissingWeightsError when an SMPL file is
     absent (saying where to get it) and InputError for an unknown name or bad file."""
+    from ptx.body.open_model import open_body_model
+
     spec = (spec or "open").strip()
     if spec == "open":
         return open_body_model()
@@ -72,6 +75,8 @@ def resolve_body_model(spec: str = "open") -> tuple[BodyModel, str | None]:
     try:
         return load_body_model(spec), None
     except MissingWeightsError as exc:
+        from ptx.body.open_model import open_body_model
+
         return open_body_model(), str(exc)
 
 

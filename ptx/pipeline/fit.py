@@ -22,8 +22,7 @@ from dataclasses import dataclass, fields
 
 import numpy as np
 
-from ptx.body.fit import FitConfig, fit_bodies, fit_body
-from ptx.body.load import body_identity, resolve_body_model, spec_of
+from ptx.body.fit_config import FitConfig
 from ptx.config import setting
 from ptx.devices import resolve_device
 from ptx.errors import InputError, StageError
@@ -100,6 +99,8 @@ class FitStage(Stage):
 
     @classmethod
     def identity(cls, config: FitStageConfig) -> dict:
+        from ptx.body.load import body_identity
+
         return body_identity(config.body)
 
     @classmethod
@@ -109,9 +110,17 @@ class FitStage(Stage):
             raise InputError(
                 "fit.window, fit.shape_frames, fit.batch and fit.focal must be positive."
             )
-        resolve_device(config.device, "fit.device")
+        if config.device.strip().lower() not in ("auto", "cpu"):  # auto, cpu: always valid
+            resolve_device(config.device, "fit.device")
+
+    @classmethod
+    def preload(cls, config: FitStageConfig) -> tuple[str, ...]:
+        return ("ptx.body.fit", "ptx.body.load")
 
     def run(self, ctx: StageContext) -> None:
+        from ptx.body.fit import fit_bodies, fit_body
+        from ptx.body.load import resolve_body_model, spec_of
+
         cfg: FitStageConfig = ctx.config
         device = resolve_device(cfg.device, "fit.device").type
         model, fallback = resolve_body_model(cfg.body)

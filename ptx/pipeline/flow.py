@@ -30,7 +30,6 @@ import numpy as np
 
 from ptx.config import setting
 from ptx.errors import InputError
-from ptx.nn.warp import warp_backward_np
 from ptx.pipeline.stage import Stage, StageContext
 
 
@@ -97,6 +96,8 @@ def fb_valid(
     fwd: float32 (H, W, 2) from frame t to t-1; bwd: float32 (H, W, 2) from t-1 to t.
     Returns bool (H, W): True where fwd lands inside frame t-1 and bwd there brings it back.
     """
+    from ptx.nn.warp import warp_backward_np  # torch: imported when the stage runs
+
     fwd = np.ascontiguousarray(fwd, np.float32)
     back, inside = warp_backward_np(np.ascontiguousarray(bwd, np.float32), fwd)
     fx, fy = cv2.split(fwd)
@@ -209,6 +210,10 @@ class FlowStage(Stage):
     @classmethod
     def check(cls, config: FlowConfig) -> None:
         _check_config(config)
+
+    @classmethod
+    def preload(cls, config: FlowConfig) -> tuple[str, ...]:
+        return ("ptx.nn.warp",)
 
     def run(self, ctx: StageContext) -> None:
         cfg: FlowConfig = ctx.config

@@ -10,15 +10,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from ptx.body import densepose
-from ptx.body.load import resolve_body_model
-from ptx.body.model import BodyModel, TorchBody
 from ptx.errors import InputError
 from ptx.pipeline.crop import CropBox
 from ptx.pipeline.stage import Stage, StageContext
+
+if TYPE_CHECKING:  # torch-backed: imported when the stage runs
+    from ptx.body.model import BodyModel
 
 BODY_INPUTS = ("body/pose", "body/transl", "body/camera", "body/shape")
 
@@ -32,6 +34,8 @@ class IuvConfig:
 def fitted_model(ctx: StageContext) -> tuple[BodyModel, tuple[int, int]]:
     """The body model the fit used, and the canonical frame's (H, W) (a fit recorded before
     rectangular frames has only ``size``: square)."""
+    from ptx.body.load import resolve_body_model
+
     meta = ctx.store.meta("fit")
     model, fallback = resolve_body_model(meta.get("body_spec", "open"))
     if fallback:
@@ -43,6 +47,7 @@ def fitted_model(ctx: StageContext) -> tuple[BodyModel, tuple[int, int]]:
 def render_stage(ctx: StageContext, output: str) -> None:
     """Render ``output`` (``iuv`` or ``label3d``) for every pending chunk, frames spread
     over as many threads as torch uses (the rasterizer releases the GIL)."""
+    from ptx.body.model import TorchBody
     from ptx.body.render import default_workers, render_sequence  # numba: loaded when used
 
     model, shape = fitted_model(ctx)

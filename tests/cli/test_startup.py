@@ -79,6 +79,17 @@ def test_a_named_command_builds_only_itself(tmp_path):
     assert set(COMMANDS) <= listed
 
 
+def test_the_stage_settings_load_no_torch(tmp_path):
+    """`ptx prepare` resolves and fingerprints every stage's settings before the first stage
+    runs; that needs none of the stages' heavy libraries (they load beside extract)."""
+    code = (
+        "from ptx.pipeline.runner import resolve_configs, stage_fingerprint\n"
+        "configs = resolve_configs()\n"
+        "print([stage_fingerprint(s, c) for s, c in configs.items()])\n"
+    )
+    assert not set(_loaded_after(code, tmp_path)) & {"torch", "mediapipe", "numba", "scipy"}
+
+
 def test_the_command_exits_with_its_code_after_threads_and_exit_handlers(tmp_path):
     """`main` leaves without the interpreter's teardown, but only after what an ordinary
     exit does first: other threads finish, exit handlers run, stdout is flushed."""
