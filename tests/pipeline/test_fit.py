@@ -67,6 +67,21 @@ def test_fit_stage_fits_in_windows_reports_poor_frames_and_resumes(tmp_path, mon
     np.testing.assert_allclose(store.read("body/shape"), 0.5)
 
 
+def test_batches_fitted_on_threads_give_what_one_thread_gives(tmp_path, monkeypatch):
+    """Windows fitted by several workers at once are written exactly as one worker writes
+    them (a batch's fit does not depend on the batches beside it)."""
+    monkeypatch.setenv("PTX_CHUNK_FRAMES", "4")
+    sub = synth_subject(SynthConfig(motion="walk", frames=20, size=SIZE, seed=2))
+    outputs = []
+    for i, workers in enumerate((1, 3)):
+        store = _store(tmp_path / str(i), sub.keypoints, sub.mask)
+        _run(store, window=4, context=2, shape_frames=6, batch=2, workers=workers)
+        outputs.append({k: store.read(k) for k in ("body/pose", "body/transl", "body/error")})
+    for name in outputs[0]:
+        np.testing.assert_array_equal(outputs[0][name], outputs[1][name], err_msg=name)
+    assert np.nanmean(outputs[0]["body/error"]) < 0.02 * SIZE
+
+
 def test_the_focal_length_follows_the_crop(tmp_path):
     crop = {"box_x0": 10, "box_y0": 0, "box_side": 400, "size": 128}
     crop |= {"source_width": 1000, "source_height": 500}
@@ -83,3 +98,5 @@ def test_bad_settings_are_refused(tmp_path):
         _run(store, window=0)
     with pytest.raises(InputError, match=r"fit\.device='tpu' is unknown"):
         _run(store, device="tpu")
+    with pytest.raises(InputError, match="workers 0 or more"):
+        _run(store, workers=-1)
