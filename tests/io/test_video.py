@@ -101,3 +101,34 @@ def test_conversion_threads_give_the_arrays_of_one_thread(clip, fps, first, size
     head = [next(gen).copy() for _ in range(5)]
     gen.close()  # stops early: no thread left running, nothing raised
     assert all(np.array_equal(a, b) for a, b in zip(head, one[:5]))
+
+
+@pytest.mark.parametrize("region,size", [((8, 4, 40, 40), (24, 24)), ((0, 0, 32, 16), (64, 32))])
+def test_a_region_is_cut_and_scaled_like_the_frame_cropped_and_resized(clip, region, size):
+    """FFmpeg's one-pass cut and scale gives the region of the upright RGB frame, resized
+    (shrunk with an area filter, enlarged bicubic): within a level of OpenCV's resize
+    of the cropped frame, the same on any number of threads, the same frames in time."""
+    import cv2
+
+    path = clip(frames=12, width=64, height=48, lossless=True)
+    info = probe_video(path)
+    x0, y0, w, h = region
+    interp = cv2.INTER_AREA if size[0] < w else cv2.INTER_CUBIC
+    want = [cv2.resize(pattern_frame(i, 64, 48)[y0 : y0 + h, x0 : x0 + w], size,
+                       interpolation=interp) for i in range(12)]  # fmt: skip
+    for workers in (1, 3):
+        got = list(FrameDecoder(info, 25, 0.0, size, workers, region=region).frames(0, 12))
+        assert len(got) == 12 and got[0].shape == (size[1], size[0], 3)
+        errors = [np.abs(g.astype(int) - w_).mean() for g, w_ in zip(got, want)]
+        assert max(errors) < 1.0, errors  # a region one pixel off: 2.5
+    other = FrameDecoder(info, 25, 0.0, size, region=region).frames(0, 12)
+    assert all(np.array_equal(a, b) for a, b in zip(got, other))
+
+
+def test_a_region_outside_the_picture_or_of_a_turned_picture_is_refused(clip):
+    info = probe_video(clip(frames=2, width=64, height=48))
+    with pytest.raises(ValueError, match="not inside"):
+        FrameDecoder(info, 25, 0.0, (16, 16), region=(40, 0, 32, 32))
+    turned = probe_video(clip(name="r.mp4", frames=2, width=64, height=48, rotation=90))
+    with pytest.raises(ValueError, match="not inside"):
+        FrameDecoder(turned, 25, 0.0, (16, 16), region=(0, 0, 16, 16))
