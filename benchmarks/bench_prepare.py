@@ -57,10 +57,14 @@ pick = np.unique(np.linspace(0, n - 1, min(n, 32)).round().astype(int))
 t0, c0 = time.perf_counter(), time.process_time()
 shape = fit_body(model, kp[pick], hw, mask[pick], cam[pick], FitConfig(), None, False)
 t1 = time.perf_counter()
-fits = []
-for i in range(0, len(spans), 4):
-    seqs = [(kp[a:b], mask[a:b], cam[a:b]) for a, b in spans[i:i + 4]]
-    fits += fit_bodies(model, seqs, hw, FitConfig(), shape.betas, True)
+seqs = [(kp[a:b], mask[a:b], cam[a:b]) for a, b in spans]
+try:  # as the stage fits: batches of two windows, two at once (fit.workers)
+    from ptx.body.fit import fit_batches
+    fits = [f for b in fit_batches(model, [seqs[i:i + 2] for i in range(0, len(seqs), 2)], hw,
+                                   FitConfig(), shape.betas, True, "cpu", 2) for f in b]
+except ImportError:  # the code before: batches of four on one thread
+    fits = [f for i in range(0, len(seqs), 4)
+            for f in fit_bodies(model, seqs[i:i + 4], hw, FitConfig(), shape.betas, True)]
 out = {"seconds": time.perf_counter() - t0, "cpu_seconds": time.process_time() - c0,
        "shape_seconds": t1 - t0, "frames_fitted": sum(b - a for a, b in spans)}
 if sys.argv[3] == "1":
