@@ -34,6 +34,7 @@ class ExtractConfig:
 
 class ExtractStage(Stage):
     name = "extract"
+    runs_during_preload = True  # PyAV, NumPy and Zarr only
     version = 1
     Config = ExtractConfig
     inputs = (SOURCE,)

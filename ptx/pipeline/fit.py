@@ -122,7 +122,7 @@ class FitStage(Stage):
 
     @classmethod
     def preload(cls, config: FitStageConfig) -> tuple[str, ...]:
-        return ("ptx.body.fit", "ptx.body.load")
+        return ("torch", "ptx.body.fit", "ptx.body.load")
 
     def run(self, ctx: StageContext) -> None:
         from ptx.body.fit import fit_batches, fit_body

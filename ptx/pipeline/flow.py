@@ -213,7 +213,7 @@ class FlowStage(Stage):
 
     @classmethod
     def preload(cls, config: FlowConfig) -> tuple[str, ...]:
-        return ("ptx.nn.warp",)
+        return ("torch", "ptx.nn.warp")
 
     def run(self, ctx: StageContext) -> None:
         cfg: FlowConfig = ctx.config

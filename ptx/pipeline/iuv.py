@@ -90,7 +90,7 @@ class IuvStage(Stage):
 
     @classmethod
     def preload(cls, config: IuvConfig) -> tuple[str, ...]:
-        return ("ptx.body.render",) if config.source == "render" else ()
+        return ("torch", "ptx.body.render") if config.source == "render" else ()
 
     def run(self, ctx: StageContext) -> None:
         cfg: IuvConfig = ctx.config

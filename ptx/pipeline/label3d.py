@@ -27,7 +27,7 @@ class Label3dStage(Stage):
 
     @classmethod
     def preload(cls, config: Label3dConfig) -> tuple[str, ...]:
-        return ("ptx.body.render",)
+        return ("torch", "ptx.body.render")
 
     def run(self, ctx: StageContext) -> None:
         render_stage(ctx, "label3d")

@@ -22,9 +22,11 @@ stage itself is cached (its record keeps them): it changes no output, so it re-r
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime as _dt
 import importlib
+import sys
 import threading
 import time
 import uuid
@@ -193,10 +195,12 @@ def prepare_video(
             gates = strict or bool(getattr(config, "strict", False))
             # the side lane's stage gets a store of its own (its record cache is its own)
             where = VideoStore(workspace, video_id) if side else store
+            if not STAGES[stage].runs_during_preload:
+                torch_ready.wait()  # a half-imported torch breaks SciPy, among others
             return _run_stage(where, stage, config, video, forced, shown, gates, stop)
 
         needs = lanes.dependencies(STAGES, order)
-        _preload(store, order, configs, force, needs)
+        torch_ready = _preload(store, order, configs, force, needs)
         try:
             outcomes = lanes.run_lanes(order, needs, lanes.leaves(STAGES), run, n_lanes)
         except KeyboardInterrupt:  # between two stages
@@ -213,11 +217,17 @@ def _preload(
     configs: dict[str, Any],
     force: set[str],
     needs: dict[str, set[str]],
-) -> None:
+) -> threading.Event:
     """Import the slow modules of the stages that look due to run (``Stage.preload``) on a
     thread of its own, while the first stages run (extract decodes outside the GIL while
-    MediaPipe and SciPy load: ~0.5-1 s off a fresh prepare's wall clock). Anything that
-    fails to import here is left to the stage, which imports it again and says why."""
+    torch, MediaPipe and SciPy load: ~1.2 s off a fresh prepare's wall clock). Torch comes
+    first when listed; the returned event is set once it is imported (at once when it is
+    not listed), and every stage but those that ``runs_during_preload`` waits for it:
+    while torch is half-imported it is already in ``sys.modules``, and libraries that look
+    there (SciPy's array-API checks, in ``savgol_filter`` among others) fail on it.
+    Anything that fails to import here is left to the stage, which imports it again and
+    says why."""
+    ready = threading.Event()
     due: set[str] = set()
     for stage in order:
         rec = store.record(stage)
@@ -227,17 +237,23 @@ def _preload(
             due.add(stage)
     modules = [m for s in order if s in due for m in STAGES[s].preload(configs[s])]
     modules = [m for i, m in enumerate(modules) if m not in modules[:i]]
+    if "torch" in modules and "torch" not in sys.modules:
+        modules.remove("torch")
+        modules.insert(0, "torch")
+    else:
+        ready.set()
     if not modules:
-        return
+        return ready
 
     def load() -> None:
         for name in modules:
-            try:
+            with contextlib.suppress(BaseException):  # the stage imports it again, says why
                 importlib.import_module(name)
-            except BaseException:  # the stage imports it again and reports what failed
-                continue
+            if name == "torch":
+                ready.set()
 
     threading.Thread(target=load, name="ptx-preload", daemon=True).start()
+    return ready
 
 
 def _videos_of(ws: Workspace, subject: str) -> list[str]:

@@ -252,6 +252,9 @@ class Stage:
     Config: ClassVar[type]
     inputs: ClassVar[tuple[str, ...]] = ()
     outputs: ClassVar[tuple[str, ...]] = ()
+    runs_during_preload: ClassVar[bool] = False
+    """True where the stage's code may run while torch is being imported on the preload
+    thread (it uses no library that looks into ``sys.modules``; see :meth:`preload`)."""
 
     @classmethod
     def identity(cls, config: Any) -> dict[str, Any]:
@@ -265,7 +268,9 @@ class Stage:
         """Modules slow to import (a second or so) that the stage imports only when it
         runs; the runner imports them on a thread of their own while the stages before
         run (their work mostly outside the GIL), so that this one does not wait for them.
-        Empty by default."""
+        List ``"torch"`` where any of them imports it: it is then imported first, and
+        stages wait until it is complete (``ptx.pipeline.runner._preload``). Empty by
+        default."""
         return ()
 
     @classmethod

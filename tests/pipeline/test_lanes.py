@@ -138,3 +138,65 @@ def test_two_lanes_give_the_arrays_of_one(tmp_path, monkeypatch):
     for name in one.arrays():
         a, b = one.read(name), two.read(name)
         assert a.dtype == b.dtype and np.array_equal(a, b, equal_nan=True), name
+
+
+SLOW_TORCH = """
+import importlib.abc, importlib.machinery, json, sys, time
+
+class SlowTorch(importlib.abc.MetaPathFinder):
+    # torch stays half-imported (in sys.modules, without its attributes) for a while
+    def find_spec(self, name, path, target=None):
+        if name != "torch":
+            return None
+        sys.meta_path.remove(self)
+        spec = importlib.machinery.PathFinder.find_spec(name, path)
+        real = spec.loader.exec_module
+        def slow(module):
+            time.sleep(2.0)
+            real(module)
+        spec.loader.exec_module = slow
+        return spec
+
+sys.meta_path.insert(0, SlowTorch())
+import ptx.pipeline.runner as runner
+seen, real_run = {}, runner._run_stage
+def spy(store, stage, *args, **kwargs):
+    torch = sys.modules.get("torch")
+    seen[stage] = "absent" if torch is None else "whole" if hasattr(torch, "Tensor") else "half"
+    return real_run(store, stage, *args, **kwargs)
+runner._run_stage = spy
+from ptx.cli.main import run
+code = run(sys.argv[1:])
+print(json.dumps({"code": code, "seen": seen}))
+"""
+
+
+@pytest.mark.slow
+def test_no_stage_but_extract_runs_while_the_preload_imports_torch(tmp_path):
+    """A half-imported torch is in ``sys.modules`` already, and SciPy's savgol filter (the
+    keypoints' clean-up) fails on it: stages wait until the preload thread has imported it
+    whole. Torch is made slow to import here, so without the wait keypoints starts on it."""
+    import json
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from ptx.body.synth import SynthConfig, synthesize
+
+    clip = tmp_path / "c.mp4"
+    gt = synthesize(clip, SynthConfig(frames=8, size=64, seed=0)) / "openpose"
+    argv = ["prepare", str(clip), "-w", str(tmp_path / "ws"), "--size", "64",
+            "--keypoints", f"openpose:{gt}", "--until", "fit"]  # fmt: skip
+    root = Path(__file__).resolve().parents[2]
+    env = {**os.environ, "PYTHONPATH": str(root), "PTX_STAGE_LANES": "2"}
+    out = subprocess.run([sys.executable, "-c", SLOW_TORCH, *argv], capture_output=True,
+                         text=True, env=env, cwd=tmp_path, timeout=300)  # fmt: skip
+    result = json.loads(out.stdout.strip().splitlines()[-1])
+    assert result["code"] == 0, out.stderr
+    seen = result["seen"]
+    assert set(seen) == {"extract", "keypoints", "crop", "mask", "poselabel", "fit"}
+    assert {s: v for s, v in seen.items() if s != "extract"} == dict.fromkeys(
+        set(seen) - {"extract"}, "whole"
+    ), seen
+    assert seen["extract"] in ("absent", "half")
