@@ -4,7 +4,8 @@ analysis frames measured in the same run (the floor no preparation can beat: it 
 stage's inference alone). Each prepare runs twice, interleaved: one stage at a time
 (``PTX_STAGE_LANES=1``; or with ``--before TREE`` the code before this issue's work) and
 by default (independent stages in two lanes), and the
-command's imports are timed alone. Also the body fit as the stage fits it, with the code
+command's imports are timed alone. The command's CPU seconds (all its threads) over the
+cores give ``cpu_floor_fps``: the rate no arrangement of its work on those cores can beat. Also the body fit as the stage fits it, with the code
 before (``--before``) and this code, interleaved, each in a fresh process as in a prepare:
 its seconds, reprojection error (pixels) and mask IoU on the real clip, and keypoint
 error, IUV part agreement and silhouette IoU on a synthetic subject.
@@ -17,6 +18,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -133,14 +135,17 @@ def run_prepare(source: Path, ws: Path, lanes: int | None, tree: Path = ROOT,
     env.pop("PTX_STAGE_LANES", None)
     if lanes is not None:
         env["PTX_STAGE_LANES"] = str(lanes)
+    used = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.perf_counter()
     subprocess.run([sys.executable, "-P", "-m", "ptx.cli.main", "prepare", str(source),
                     "-w", str(ws), "--size", "512", *extra], env=env, check=True,
                    capture_output=True)  # fmt: skip
     wall = time.perf_counter() - t0
+    now = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = now.ru_utime + now.ru_stime - used.ru_utime - used.ru_stime
     w = Workspace(ws)
     store = VideoStore(w, w.video_ids()[0])
-    return wall, {s: store.record(s).wall_time for s in CATALOG}
+    return wall, {"_cpu": cpu, **{s: store.record(s).wall_time for s in CATALOG}}
 
 
 def startup_seconds(repeats: int) -> float:
@@ -192,6 +197,9 @@ def main() -> None:
         t_mp = statistics.median(bare_mediapipe(frames) for _ in range(args.repeats))
         t_imports = startup_seconds(3)
         wall, one_wall = statistics.median(walls), statistics.median(one_walls)
+        cpu = statistics.median(st.pop("_cpu") for st in stages)
+        one_cpu = statistics.median(st.pop("_cpu") for st in one_stages)
+        usable = len(os.sched_getaffinity(0))
         per_stage = {s: statistics.median(st[s] for st in stages) for s in stages[0]}
         per_stage_one = {s: statistics.median(st[s] for st in one_stages) for s in stages[0]}
         total = sum(per_stage_one.values())
@@ -209,6 +217,11 @@ def main() -> None:
                 "outside_stages_share": 1 - total / one_wall,
             },
             "speedup_vs_baseline": one_wall / wall,
+            "prepare_cpu_s": cpu,
+            "baseline_cpu_s": one_cpu,
+            # the command's CPU seconds (all its threads) over the cores: no packing of the
+            # stages on this machine's cores can end sooner
+            "cpu_floor_fps": n / (cpu / usable),
             "stage_seconds": per_stage,
             "stage_seconds_sum": sum(per_stage.values()),
             "imports_s": t_imports,
