@@ -13,13 +13,18 @@ ROOT = Path(__file__).resolve().parents[2]
 HEAVY = ("torch", "mediapipe", "numba", "cv2", "scipy", "av")
 
 
+def _python(code: str, tmp_path: Path) -> subprocess.CompletedProcess:
+    """``code`` run by a fresh Python in ``tmp_path`` (this checkout importable, no PATH)."""
+    env = {"PYTHONPATH": str(ROOT), "PATH": "", "HOME": str(tmp_path), "COLUMNS": "100"}
+    return subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env, cwd=tmp_path
+    )
+
+
 def _loaded_after(code: str, tmp_path: Path) -> list[str]:
     """The heavy modules in ``sys.modules`` after running ``code`` in a fresh process."""
     probe = f"{code}\nimport sys\nprint(sorted(m for m in {HEAVY!r} if m in sys.modules))\n"
-    env = {"PYTHONPATH": str(ROOT), "PATH": "", "HOME": str(tmp_path), "COLUMNS": "100"}
-    out = subprocess.run(
-        [sys.executable, "-c", probe], capture_output=True, text=True, env=env, cwd=tmp_path
-    )
+    out = _python(probe, tmp_path)
     assert out.returncode == 0, out.stderr
     return eval(out.stdout.strip().splitlines()[-1])
 
@@ -63,17 +68,16 @@ def test_a_named_command_builds_only_itself(tmp_path):
         "    assert run(['status', '-w', 'ws']) == 0\n"
         "print(sorted(m for m in sys.modules if m.startswith('ptx.cli.')))\n"
     )
-    env = {"PYTHONPATH": str(ROOT), "PATH": "", "HOME": str(tmp_path), "COLUMNS": "100"}
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         env=env, cwd=tmp_path)  # fmt: skip
+    out = _python(code, tmp_path)
     assert out.returncode == 0, out.stderr
     loaded = set(eval(out.stdout.strip().splitlines()[-1]))
     assert "ptx.cli.status" in loaded
     assert not loaded & {"ptx.cli.compare", "ptx.cli.train", "ptx.cli.prepare", "ptx.cli.demo"}
     from ptx.cli.main import COMMANDS
 
-    helped = subprocess.run([sys.executable, "-m", "ptx.cli.main", "--help"], capture_output=True,
-                            text=True, env=env, cwd=tmp_path)  # fmt: skip
+    helped = _python(
+        "from ptx.cli.main import main\nimport sys\nsys.argv = ['ptx', '--help']\nmain()", tmp_path
+    )
     assert helped.returncode == 0, helped.stderr
     listed = {line.split()[1] for line in helped.stdout.splitlines() if line.startswith("│ ")}
     assert set(COMMANDS) <= listed
@@ -101,9 +105,7 @@ def test_the_command_exits_with_its_code_after_threads_and_exit_handlers(tmp_pat
         "sys.stdout.write('x' * 100000)\n"
         "sys.argv = ['ptx', 'no-such-command']\nmain()\n"
     )
-    env = {"PYTHONPATH": str(ROOT), "PATH": "", "HOME": str(tmp_path), "COLUMNS": "100"}
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         env=env, cwd=tmp_path)  # fmt: skip
+    out = _python(code, tmp_path)
     assert out.returncode == 2, out.stderr
     assert "No such command" in out.stderr
     assert out.stdout == "x" * 100000
