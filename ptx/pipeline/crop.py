@@ -345,13 +345,11 @@ class CropStage(Stage):
         if todo:
             info = probe_video(ctx.source)
             fps, start = float(ext["fps"]), float(ext["start"])
-            region = (box.x0, box.y0, box.width, box.height)
-            inside = box.x0 >= 0 and box.y0 >= 0 and box.x0 + box.width <= info.width \
-                and box.y0 + box.height <= info.height  # fmt: skip
-            if inside and not info.rotation:  # cut and scaled by FFmpeg in one pass
-                out = (box.out_width, box.out_height)
+            region, out = (box.x0, box.y0, box.width, box.height), box.shape[::-1]
+            try:  # cut and scaled by FFmpeg in one pass
                 decoder = FrameDecoder(info, fps, start, size=out, region=region)
-            else:  # each frame cropped on the thread that converts it (cv2 runs outside the GIL)
+            except ValueError:  # outside the picture, or turned: each frame cropped on the
+                # thread that converts it (cv2 runs outside the GIL)
                 decoder = FrameDecoder(info, fps, start, transform=lambda img: crop_frame(img, box))
             _crop_chunks(ctx, decoder, box, todo, t_count)
 
