@@ -172,9 +172,7 @@ class KeypointsStage(Stage):
 
     @classmethod
     def preload(cls, config: KeypointsConfig) -> tuple[str, ...]:
-        tracker = () if config.import_from else ("mediapipe",)
-        savgol = config.cleanup and config.smoothing == "savgol"
-        return (*tracker, *(("scipy.signal",) if savgol else ()))
+        return () if config.import_from else ("mediapipe",)
 
     def run(self, ctx: StageContext) -> None:
         cfg: KeypointsConfig = ctx.config

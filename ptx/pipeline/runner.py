@@ -224,7 +224,7 @@ def _preload(
     first when listed; the returned event is set once it is imported (at once when it is
     not listed), and every stage but those that ``runs_during_preload`` waits for it:
     while torch is half-imported it is already in ``sys.modules``, and libraries that look
-    there (SciPy's array-API checks, in ``savgol_filter`` among others) fail on it.
+    there (SciPy's array-API checks, among others) fail on it.
     Anything that fails to import here is left to the stage, which imports it again and
     says why."""
     ready = threading.Event()

@@ -25,6 +25,7 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -122,16 +123,43 @@ def _segments(valid: np.ndarray) -> list[tuple[int, int]]:
     return list(zip(np.flatnonzero(edges == 1), np.flatnonzero(edges == -1), strict=True))
 
 
+@functools.lru_cache(maxsize=16)
+def _savgol_matrix(width: int, order: int) -> np.ndarray:
+    """(width, width) float64: row i maps ``width`` consecutive samples to the value at
+    sample i of the least-squares polynomial of ``order`` through them."""
+    at = np.arange(width, dtype=np.float64) - width // 2
+    basis = np.vander(at, order + 1, increasing=True)
+    return basis @ np.linalg.pinv(basis)
+
+
+def savgol(x: np.ndarray, width: int, order: int = 2) -> np.ndarray:
+    """Savitzky-Golay smoothing of ``x`` (T, ...) along axis 0 over an odd ``width`` <= T:
+    each sample becomes the value of the polynomial of ``order`` fitted to the ``width``
+    samples centred on it; the first and last ``width // 2`` take the polynomial fitted to
+    the first or last ``width`` samples (SciPy's ``savgol_filter(..., mode="interp")``, to
+    ~1e-12; tested against it). NumPy only: SciPy's signal package takes ~0.9 s to import,
+    which the keypoints stage paid on every prepare."""
+    x = np.asarray(x, dtype=np.float64)
+    n, half = len(x), width // 2
+    if width % 2 == 0 or width > n or order >= width:
+        raise ValueError(f"savgol needs an odd width <= {n} above order {order}, got {width}")
+    m = _savgol_matrix(width, order)
+    out = np.empty_like(x)
+    windows = np.lib.stride_tricks.sliding_window_view(x, width, axis=0)  # (n-w+1, ..., w)
+    out[half : n - half] = windows @ m[half]
+    out[:half] = np.tensordot(m[:half], x[:width], axes=(1, 0))
+    out[n - half :] = np.tensordot(m[half + 1 :], x[n - width :], axes=(1, 0))
+    return out
+
+
 def _savgol(xy: np.ndarray, valid: np.ndarray, width: int) -> np.ndarray:
     """Local quadratic smoothing of ``xy`` float (T, K, 2) along time, per valid stretch."""
-    from scipy.signal import savgol_filter  # ~0.6-0.9 s to import: only when it smooths
-
     out = xy.copy()
     for k in range(xy.shape[1]):
         for a, b in _segments(valid[:, k]):
             w = min(width, (b - a) if (b - a) % 2 else (b - a - 1))
             if w >= 5:
-                out[a:b, k] = savgol_filter(xy[a:b, k], w, 2, axis=0, mode="interp")
+                out[a:b, k] = savgol(xy[a:b, k], w, 2)
     return out
 
 

@@ -173,9 +173,9 @@ print(json.dumps({"code": code, "seen": seen}))
 
 @pytest.mark.slow
 def test_no_stage_but_extract_runs_while_the_preload_imports_torch(tmp_path):
-    """A half-imported torch is in ``sys.modules`` already, and SciPy's savgol filter (the
-    keypoints' clean-up) fails on it: stages wait until the preload thread has imported it
-    whole. Torch is made slow to import here, so without the wait keypoints starts on it."""
+    """A half-imported torch is in ``sys.modules`` already, and libraries that look there
+    (SciPy's array-API checks, among others) fail on it: stages wait until the preload
+    thread has imported it whole. Torch is made slow to import here, so without the wait keypoints starts on it."""
     import json
     import os
     import subprocess

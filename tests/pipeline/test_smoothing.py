@@ -5,7 +5,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from ptx.pipeline.smoothing import clean_keypoints, fill_gaps, savgol_window, smooth_tracks
+from ptx.pipeline.smoothing import (
+    clean_keypoints,
+    fill_gaps,
+    savgol,
+    savgol_window,
+    smooth_tracks,
+)
 
 FPS = 30.0
 
@@ -98,3 +104,23 @@ def test_savgol_window_scales_with_frame_rate():
     assert savgol_window(30.0, 0.23) == 7
     assert savgol_window(60.0, 0.23) == 15
     assert savgol_window(10.0, 0.23) == 5
+
+
+@pytest.mark.parametrize(("n", "width", "order"), [(7, 7, 2), (40, 7, 2), (41, 15, 2), (9, 5, 3)])
+def test_savgol_equals_scipys_interp_mode(n, width, order):
+    """ptx's NumPy Savitzky-Golay (no SciPy import on the keypoints path) gives what
+    SciPy's ``savgol_filter(mode="interp")`` gives, edges included."""
+    from scipy.signal import savgol_filter
+
+    x = np.random.default_rng(n).normal(size=(n, 3, 2)) * 50 + np.arange(n)[:, None, None] ** 2
+    ours = savgol(x, width, order)
+    theirs = savgol_filter(x, width, order, axis=0, mode="interp")
+    np.testing.assert_allclose(ours, theirs, rtol=0, atol=1e-9 * np.abs(theirs).max())
+    assert not np.allclose(ours, x)  # it smooths
+
+
+def test_savgol_refuses_an_even_or_too_wide_window():
+    with pytest.raises(ValueError, match="odd width"):
+        savgol(np.zeros((10, 2)), 6)
+    with pytest.raises(ValueError, match="odd width"):
+        savgol(np.zeros((4, 2)), 5)
