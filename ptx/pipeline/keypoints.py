@@ -34,7 +34,7 @@ from ptx.io.openpose import read_openpose_numbered
 from ptx.pipeline.quality import NOT_CHECKED, check_quality
 from ptx.pipeline.smoothing import SMOOTHERS, clean_keypoints
 from ptx.pipeline.sources import display_name
-from ptx.pipeline.stage import Stage, StageContext
+from ptx.pipeline.stage import LOAD_MEDIAPIPE, Stage, StageContext
 from ptx.pipeline.tracking import track, write_chunk
 
 IMPORT_KINDS = ("openpose",)
@@ -172,7 +172,7 @@ class KeypointsStage(Stage):
 
     @classmethod
     def preload(cls, config: KeypointsConfig) -> tuple[str, ...]:
-        return () if config.import_from else ("mediapipe",)
+        return () if config.import_from else (LOAD_MEDIAPIPE,)
 
     def run(self, ctx: StageContext) -> None:
         cfg: KeypointsConfig = ctx.config

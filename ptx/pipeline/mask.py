@@ -40,7 +40,7 @@ from ptx.cache.frame import frame_from_meta
 from ptx.devices import usable_cores
 from ptx.errors import InputError
 from ptx.pipeline.crop import CropBox
-from ptx.pipeline.stage import Stage, StageContext
+from ptx.pipeline.stage import LOAD_MEDIAPIPE, Stage, StageContext
 
 METHODS = ("auto", "pose", "selfie", "skeleton")
 
@@ -111,10 +111,9 @@ class _Selfie:
     """Selfie segmentation restricted to the regions that touch the person's skeleton."""
 
     def __init__(self) -> None:
-        import mediapipe as mp
+        from ptx.pipeline.mediapipe_pose import QuietSolution, load_mediapipe
 
-        from ptx.pipeline.mediapipe_pose import QuietSolution
-
+        mp = load_mediapipe()
         self._model = QuietSolution(
             lambda: mp.solutions.selfie_segmentation.SelfieSegmentation(model_selection=0)
         )
@@ -148,7 +147,7 @@ class MaskStage(Stage):
 
     @classmethod
     def preload(cls, config: MaskConfig) -> tuple[str, ...]:
-        return ("mediapipe",) if config.method == "selfie" else ()
+        return (LOAD_MEDIAPIPE,) if config.method == "selfie" else ()
 
     def run(self, ctx: StageContext) -> None:
         cfg: MaskConfig = ctx.config

@@ -23,12 +23,14 @@ visibility where the hand was found, 0 where it was not.
 from __future__ import annotations
 
 import contextlib
+import importlib.abc
+import importlib.util
 import os
 import re
 import sys
 import tempfile
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from functools import partial
 from typing import Any
@@ -47,6 +49,53 @@ _DIRECT = {
 _DERIVED = {1: ((11, 0.5), (12, 0.5)), 8: ((23, 0.5), (24, 0.5))}
 _DERIVED.update({20: ((29, 0.15), (31, 0.85)), 23: ((30, 0.15), (32, 0.85))})
 """BODY_25 index -> weighted MediaPipe landmarks it is the weighted sum of."""
+
+
+DEFERRED = ("matplotlib.pyplot",)
+"""Modules MediaPipe's package imports but ptx never uses (pyplot, for its landmark
+plotting: ~0.3 s of CPU); while :func:`load_mediapipe` imports MediaPipe they are loaded
+lazily, on first use."""
+
+
+def load_mediapipe() -> Any:
+    """``import mediapipe``, with :data:`DEFERRED` loaded lazily: such a module is in
+    ``sys.modules`` as usual and runs its code on its first attribute access (``importlib.
+    util.LazyLoader``), so ``import matplotlib.pyplot`` still works as ever afterwards."""
+    with _deferred(DEFERRED):
+        import mediapipe
+
+    return mediapipe
+
+
+class _LazyFinder(importlib.abc.MetaPathFinder):
+    """Finds ``names`` with the finders after it and hands them out lazily loaded."""
+
+    def __init__(self, names: tuple[str, ...]) -> None:
+        self.names = names
+
+    def find_spec(self, name: str, path: Any, target: Any = None) -> Any:
+        if name not in self.names:
+            return None
+        for finder in sys.meta_path:
+            find = getattr(finder, "find_spec", None)
+            if finder is self or isinstance(finder, _LazyFinder) or find is None:
+                continue
+            spec = find(name, path, target)
+            if spec is not None:
+                if spec.loader is not None and hasattr(spec.loader, "exec_module"):
+                    spec.loader = importlib.util.LazyLoader(spec.loader)
+                return spec
+        return None
+
+
+@contextlib.contextmanager
+def _deferred(names: tuple[str, ...]) -> Iterator[None]:
+    finder = _LazyFinder(names)
+    sys.meta_path.insert(0, finder)
+    try:
+        yield
+    finally:
+        sys.meta_path.remove(finder)
 
 
 def _mapping() -> tuple[np.ndarray, list[list[int]]]:
@@ -205,7 +254,7 @@ class PoseTracker:
         min_tracking_confidence: float = 0.5,
         static: bool = False,
     ) -> None:
-        import mediapipe as mp  # slow to import: only when a stage really runs it
+        mp = load_mediapipe()  # slow to import: only when a stage really runs it
 
         self.hands = hands
         self.segmentation = segmentation
@@ -269,8 +318,7 @@ class CrowdCheck:
     apart; objects the selfie model mistakes for people are, when they stand apart.)"""
 
     def __init__(self) -> None:
-        import mediapipe as mp
-
+        mp = load_mediapipe()
         self._model = QuietSolution(
             lambda: mp.solutions.selfie_segmentation.SelfieSegmentation(model_selection=1)
         )
@@ -283,8 +331,7 @@ class CrowdCheck:
         n, labels, stats, _ = cv2.connectedComponentsWithStats(
             everyone.astype(np.uint8), connectivity=8
         )
-        touching = np.zeros(n, bool)
-        touching[np.unique(labels[own])] = True
+        touching = np.bincount(labels[own], minlength=n) > 0
         big = stats[:, cv2.CC_STAT_AREA] >= max(0.25 * (area or 0.04 * h * w), 0.005 * h * w)
         others = big & ~touching
         others[0] = False  # the background label

@@ -247,8 +247,11 @@ def _preload(
 
     def load() -> None:
         for name in modules:
+            module, _, function = name.partition(":")
             with contextlib.suppress(BaseException):  # the stage imports it again, says why
-                importlib.import_module(name)
+                loaded = importlib.import_module(module)
+                if function:
+                    getattr(loaded, function)()
             if name == "torch":
                 ready.set()
 

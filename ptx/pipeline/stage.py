@@ -73,6 +73,10 @@ class NullReporter:
         pass
 
 
+LOAD_MEDIAPIPE = "ptx.pipeline.mediapipe_pose:load_mediapipe"
+"""The preload entry (:meth:`Stage.preload`) of a stage that runs MediaPipe."""
+
+
 @dataclass
 class StageOutcome:
     """What happened to one stage in one `prepare`."""
@@ -269,8 +273,9 @@ class Stage:
         runs; the runner imports them on a thread of their own while the stages before
         run (their work mostly outside the GIL), so that this one does not wait for them.
         List ``"torch"`` where any of them imports it: it is then imported first, and
-        stages wait until it is complete (``ptx.pipeline.runner._preload``). Empty by
-        default."""
+        stages wait until it is complete (``ptx.pipeline.runner._preload``). An entry
+        ``"module:function"`` imports the module and calls the function (MediaPipe is
+        imported through one: :data:`LOAD_MEDIAPIPE`). Empty by default."""
         return ()
 
     @classmethod

@@ -441,3 +441,30 @@ def test_two_mediapipe_trackers_give_the_detections_of_one(tmp_path):
     assert arrays[0]["keypoints_raw"][..., 2].max() > 0.5  # the person was found
     for name, a in arrays[0].items():
         np.testing.assert_array_equal(a, arrays[1][name], err_msg=name)
+
+
+LAZY_PYPLOT = """
+import json, sys
+from ptx.pipeline.mediapipe_pose import load_mediapipe
+mp = load_mediapipe()
+pyplot = sys.modules.get("matplotlib.pyplot")
+before = {"pyplot": type(pyplot).__name__, "figure": "matplotlib.figure" in sys.modules,
+          "pose": hasattr(mp.solutions.pose, "Pose")}
+import matplotlib.pyplot as plt
+plt.switch_backend("Agg")
+fig = plt.figure()
+print(json.dumps({**before, "after": "matplotlib.figure" in sys.modules,
+                  "works": type(fig).__name__ == "Figure"}))
+"""
+
+
+def test_mediapipe_loads_without_running_pyplot_which_still_works_afterwards(tmp_path):
+    """``load_mediapipe`` leaves pyplot (imported by MediaPipe's drawing helpers, unused by
+    ptx) to load on first use; a later ``import matplotlib.pyplot`` works as ever."""
+    root = Path(__file__).resolve().parents[2]
+    out = subprocess.run([sys.executable, "-c", LAZY_PYPLOT], capture_output=True, text=True,
+                         env={**os.environ, "PYTHONPATH": str(root)}, cwd=tmp_path, timeout=120)  # fmt: skip
+    assert out.returncode == 0, out.stderr
+    seen = json.loads(out.stdout.strip().splitlines()[-1])
+    assert seen == {"pyplot": "_LazyModule", "figure": False, "pose": True, "after": True,
+                    "works": True}  # fmt: skip

@@ -220,7 +220,8 @@ def test_the_slow_imports_of_the_stages_due_to_run_load_on_a_thread(
     stages, clip, workspace, monkeypatch
 ):
     """``Stage.preload``: the runner imports the modules of the stages that will run (and
-    only those) on a thread of its own; a module that fails to import stops nothing."""
+    only those) on a thread of its own, calling the function of a ``module:function``
+    entry; a module that fails to import stops nothing."""
     import importlib
     import threading
 
@@ -235,8 +236,14 @@ def test_the_slow_imports_of_the_stages_due_to_run_load_on_a_thread(
             raise ImportError(name)
         return real(name, *args)
 
+    import colorsys
+
+    called: list[str] = []
+    monkeypatch.setattr(colorsys, "ptx_loaded", lambda: called.append("ptx_loaded"), raising=False)
     monkeypatch.setattr(runner.importlib, "import_module", record)
-    monkeypatch.setattr(BrightStage, "preload", classmethod(lambda cls, cfg: ("colorsys",)))
+    monkeypatch.setattr(
+        BrightStage, "preload", classmethod(lambda cls, cfg: ("colorsys:ptx_loaded",))
+    )
     monkeypatch.setattr(
         SizeStage, "preload", classmethod(lambda cls, cfg: ("no_such_module_here", "json"))
     )
@@ -252,6 +259,7 @@ def test_the_slow_imports_of_the_stages_due_to_run_load_on_a_thread(
 
     video = clip(frames=10)
     assert loads(video, workspace, "alice") == ["colorsys", "no_such_module_here", "json"]
+    assert called == ["ptx_loaded"]
     assert loads(video, workspace, "alice") == []  # all cached: nothing to load
     again = loads(video, workspace, "alice", {"bright": {"gain": 3}})
     assert again == ["colorsys"]  # only bright runs again
