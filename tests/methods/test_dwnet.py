@@ -47,6 +47,32 @@ def test_the_refined_grid_starts_as_the_coarse_grid(person):
     assert not torch.equal(g.grid(image, coarse, pose), down_flow(coarse))
 
 
+@pytest.mark.parametrize("downs", [0, 1])
+def test_the_correction_moves_the_grid_on_the_body_only(person, downs):
+    """``refine_region="body"``: off the driving body (grown a little) the grid stays the
+    coarse grid, bit for bit, however R is trained; ``everywhere`` moves it there too."""
+    from ptx.methods.dwnet.nets import body_region
+
+    iuv = _chw(person.iuv[[0, 9]])
+    coarse = coarse_flow(iuv[:1], iuv[1:], "iuv")
+    image, pose = unit(_chw(person.frames[:1])), unit(iuv[1:])
+    grids = {}
+    for region in ("body", "everywhere"):
+        torch.manual_seed(0)
+        g = Generator(8, 1, 1, refine=True, previous=True, downs=downs, refine_region=region)
+        with torch.no_grad():
+            g.refine.out.bias.fill_(0.5)
+            grids[region] = g.grid(image, coarse, pose)
+    small = down_flow(coarse, 2**downs)
+    side = 64 // 2**downs
+    on = body_region(pose, (side, side))[0, 0] > 0
+    body = torch.nn.functional.adaptive_max_pool2d((pose[:, :1] > -0.99).float(), side)[0, 0]
+    assert on[body > 0].all() and 0.05 < on.float().mean() < 0.6  # the body, grown
+    moved = (grids["body"] != small).any(1)[0]
+    assert moved[on].float().mean() > 0.9 and not moved[~on].any()
+    assert (grids["everywhere"] != small).any(1)[0][~on].all()
+
+
 @pytest.mark.parametrize("downs", [0, 1, 2])
 def test_downs_sets_where_the_features_are_warped(person, downs):
     torch.manual_seed(0)
@@ -163,3 +189,17 @@ def test_a_run_saved_before_norm_existed_loads_with_instance_norm(name):
     new = m.config_from_dict({**saved, "norm": "none", "downs": 0})
     assert new.norm == "none" and getattr(new, "downs", 0) == 0
     assert m.resolve_config("tiny").norm == "none"  # today's default
+
+
+def test_dwnet_runs_saved_before_refine_region_correct_everywhere():
+    from dataclasses import asdict
+
+    from ptx.errors import InputError
+    from ptx.methods.registry import get_method
+
+    m = get_method("dwnet")
+    assert m.resolve_config("tiny").refine_region == "body"  # today's default
+    saved = {k: v for k, v in asdict(m.resolve_config("tiny")).items() if k != "refine_region"}
+    assert m.config_from_dict(saved).refine_region == "everywhere"
+    with pytest.raises(InputError, match="refine_region='skin' is unknown"):
+        m.resolve_config("tiny", {"refine_region": "skin"})

@@ -58,5 +58,5 @@ METHOD = Method(
     perceptual_fallback="pixel L1",
     check=check_config,
     divisor=divisor,
-    saved_before={"norm": "instance", "downs": 2},
+    saved_before={"norm": "instance", "downs": 2, "refine_region": "everywhere"},
 )

@@ -19,6 +19,9 @@ NORMS = ("none", "instance")
 """The generator's normalisations (``ptx.nn.blocks.norm_layer``; not imported here: the
 method's record loads without torch)."""
 
+REGIONS = ("body", "everywhere")
+"""Where the refine branch's correction of the coarse grid applies (``refine_region``)."""
+
 COARSE = ("iuv", "none")
 """Coarse warp grids: ``iuv`` (the paper's per-part nearest neighbour in UV space,
 ``ptx.body.meshflow.iuv_nearest_flow``), ``none`` (identity: the ablation without W)."""
@@ -66,6 +69,18 @@ class DwNetConfig(MethodConfig):
     """Coarse warp grid: iuv or none (see COARSE)."""
     refine: bool = setting(True, fixed=True)
     """Learn the residual correction R of the coarse grid (off: the ablation without W-bar)."""
+    refine_region: str = setting("body", fixed=True)
+    """Where R's correction applies: ``body`` (the driving pose's body, grown by 1/32 of the
+    features' side; elsewhere the coarse grid, the identity off the body) or
+    ``everywhere``. The paper does not say; it motivates R by DensePose's errors and
+    clothing, both on the person. Measured on the synthetic crowd (12 people, 2 held out,
+    tiny, 5,000 steps, benchmarks/results/oneshot.json's ``history``): applied everywhere,
+    the correction shifted the static background by 0.28 px on average (0.54 px next to
+    the body), and DwNet's error there was 5-6x the warp's (L1 0.014 against 0.0024) while
+    on and around the body it was level with it. Restricted to the body, after 2,500 steps:
+    the same PSNR (25.07 against 25.09 dB) and a lower temporal error (0.0121 against
+    0.0138); the background error stayed (it is the decoder's blur of textures, not the
+    grid: benchmarks/results/oneshot_ngf32.json's note)."""
     previous: bool = setting(True, fixed=True)
     """Condition on the previously generated frame (off: the ablation without d_i)."""
     w_rec: float = 10.0
@@ -94,6 +109,10 @@ def divisor(cfg: DwNetConfig) -> int:
 def check_config(cfg: DwNetConfig) -> None:
     if cfg.coarse not in COARSE:
         raise InputError(f"coarse={cfg.coarse!r} is unknown.", f"Use {' or '.join(COARSE)}.")
+    if cfg.refine_region not in REGIONS:
+        raise InputError(
+            f"refine_region={cfg.refine_region!r} is unknown.", f"Use {' or '.join(REGIONS)}."
+        )
     if cfg.norm not in NORMS:
         raise InputError(f"norm={cfg.norm!r} is unknown.", f"Use {' or '.join(NORMS)}.")
     if cfg.gan_mode not in ("lsgan", "hinge"):

@@ -40,6 +40,7 @@ def build_generator(cfg: Any) -> Generator:
         cfg.previous,
         cfg.downs,
         cfg.norm,
+        cfg.refine_region,
     )
 
 
