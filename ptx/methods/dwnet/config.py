@@ -74,7 +74,7 @@ class DwNetConfig(MethodConfig):
     features' side; elsewhere the coarse grid, the identity off the body) or
     ``everywhere``. The paper does not say; it motivates R by DensePose's errors and
     clothing, both on the person. Measured on the synthetic crowd (12 people, 2 held out,
-    tiny, 5,000 steps, benchmarks/results/oneshot.json's ``history``): applied everywhere,
+    tiny, the 5,000-step model of benchmarks/results/oneshot.json): applied everywhere,
     the correction shifted the static background by 0.28 px on average (0.54 px next to
     the body), and DwNet's error there was 5-6x the warp's (L1 0.014 against 0.0024) while
     on and around the body it was level with it. Restricted to the body, after 2,500 steps:
