@@ -33,7 +33,8 @@ def test_synth_writes_the_video_and_its_ground_truth_deterministically(cli, tmp_
     assert fa.shape == fb.shape == (8, 48, 48, 3)
     assert np.abs(fa.astype(int) - fb).mean() < 1.0
     mse = np.mean((fa.astype(float) - ga["frames"]) ** 2)
-    assert 10 * np.log10(255**2 / mse) > 28  # the video is the ground truth's frames (31.4 dB; another seed: 15.8)
+    # the video is the ground truth's frames (31.4 dB; another seed's video: 15.8)
+    assert 10 * np.log10(255**2 / mse) > 28
     with av.open(str(a)) as c:
         assert float(c.streams.video[0].average_rate) == 20
     assert ga["meta"]["motion"] == "walk" and ga["mask"].any()
