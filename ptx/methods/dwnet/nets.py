@@ -15,10 +15,9 @@
   initialization"].
 - Where R's correction applies (``refine_region``, our choice; the paper is silent): on the
   driving body grown a little (``body``, the default), the background keeping the coarse
-  grid (the identity there), or ``everywhere`` (what ptx did before). Measured on the
-  synthetic crowd: applied everywhere, the learned correction moved the static background
-  by 0.28 px on average (0.54 px next to the body), so the bilinear warp blurred the
-  background the source shows exactly; see the config's docstring for the figures.
+  grid (the identity there), or ``everywhere`` (what ptx did before). Applied everywhere,
+  the learned correction moved the static background the source shows exactly (measured:
+  the config's docstring).
 - The decoder: [E(P(d)), A(s) warped, A(previous) warped] -> 1x1 conv -> ``n_blocks``
   ResNet blocks -> ``downs`` stride-2 transposed convs -> 7x7 conv -> tanh.
 Features are warped bilinearly with border padding (the released code pads by reflection).
