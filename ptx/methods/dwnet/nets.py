@@ -14,10 +14,10 @@
   coarse grid, downsampled (area) to the features' resolution [§3.1: "good
   initialization"].
 - Where R's correction applies (``refine_region``, our choice; the paper is silent): on the
-  driving body grown a little (``body``, the default), the background keeping the coarse
-  grid (the identity there), or ``everywhere`` (what ptx did before). Applied everywhere,
-  the learned correction moved the static background the source shows exactly (measured:
-  the config's docstring).
+  driving body grown a little (``body``, the default here and in the config), the
+  background keeping the coarse grid (the identity there), or ``everywhere`` (what ptx did
+  before). Applied everywhere, the learned correction moved the static background the
+  source shows exactly (measured: the config's docstring).
 - The decoder: [E(P(d)), A(s) warped, A(previous) warped] -> 1x1 conv -> ``n_blocks``
   ResNet blocks -> ``downs`` stride-2 transposed convs -> 7x7 conv -> tanh.
 Features are warped bilinearly with border padding (the released code pads by reflection).
@@ -109,7 +109,7 @@ class Generator(nn.Module):
         previous: bool,
         downs: int = 2,
         norm: str = "none",
-        refine_region: str = "everywhere",
+        refine_region: str = "body",
     ):
         super().__init__()
         c = ngf * 2**downs
