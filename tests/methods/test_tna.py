@@ -64,7 +64,7 @@ def test_a_tiny_run_learns(tmp_path, monkeypatch):
     monkeypatch.setenv("PTX_WEIGHTS", str(tmp_path / "no-weights"))
     ws = Workspace.open(tmp_path / "ws")
     add_toy_subject(ws, "toy", frames=40, size=32, seed=0)
-    result = train(ws, "toy", overrides={"size": 32, "steps": 60, "uv_warmup_steps": 20,
+    result = train(ws, "toy", overrides={"size": 32, "steps": 80, "uv_warmup_steps": 20,
                                          "tensorboard": False, "threads": 1}, method="tna")  # fmt: skip
     assert result.final["psnr"] >= result.initial["psnr"] + 3.0, (result.initial, result.final)
     # and it learned the pose, not only the average picture
