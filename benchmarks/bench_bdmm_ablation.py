@@ -16,9 +16,13 @@ window) should help. A sample sheet (``results/bdmm-ablation-synthetic.png``): p
 columns: truth, warp only, then each variant.
 
     python benchmarks/bench_bdmm_ablation.py [--people 8] [--holdout 2] [--frames 24]
-        [--steps 150] [--batch 2] [--workdir DIR] [--reuse]
+        [--steps 150] [--batch 2] [--workdir DIR] [--reuse] [--set KEY=VALUE ...]
+        [--name bdmm_ablation]
 
-Writes benchmarks/results/bdmm_ablation.json; the load average before and after is recorded.
+``--set`` adds settings to every variant (e.g. ``--set ngf=16``); ``--reuse`` then evaluates
+only the runs in --workdir trained with them. Writes benchmarks/results/<name>.json and
+<name>-synthetic.png (``bdmm_ablation``: ``bdmm-ablation-synthetic.png``); the load
+average before and after is recorded.
 """
 
 from __future__ import annotations
@@ -94,16 +98,39 @@ def corrupted_psnr(model, store, clean: np.ndarray) -> tuple[float, float, float
             temporal_error(out, truth))  # fmt: skip
 
 
-def variant_of(run: Path) -> str:
+BOOKKEEPING = {"batch", "device", "tensorboard", "eval_every", "sample_every",
+               "checkpoint_every", "threads", "steps", "norm", "dmm", "direction"}  # fmt: skip
+"""Settings a run of this ablation may carry besides the --set ones."""
+
+
+def variant_of(run: Path, settings: dict[str, str]) -> str | None:
+    """The ablation variant a trained run is, or None when it was not trained with exactly
+    ``settings`` (the --set values) besides the variant's own and BOOKKEEPING."""
     import yaml
 
     cfg = yaml.safe_load((run / "config.yaml").read_text())
     flat = {**cfg.get("config", {}), **cfg.get("overrides", {})}
+    if any(str(flat.get(k)) != v for k, v in settings.items()):
+        return None
+    if set(cfg.get("overrides", {})) - BOOKKEEPING - set(settings):
+        return None
     if str(flat.get("dmm", True)).lower() == "false":
         return "no_dmm"
     return {"forward": "forward", "backward": "backward"}.get(
         flat.get("direction"), "bidirectional"
     )
+
+
+def logged(run: Path) -> dict[str, float | None]:
+    """A trained run's held-out evaluation PSNR before and after training, from its
+    log.csv (None where it did not evaluate); its training time is not logged (None)."""
+    import csv
+
+    with open(run / "log.csv", newline="") as f:
+        evals = [r for r in csv.DictReader(f) if r.get("psnr")]
+    first = float(evals[0]["psnr"]) if evals and evals[0]["step"] == "0" else None
+    last = float(evals[-1]["psnr"]) if evals and evals[-1]["step"] != "0" else None
+    return {"train_seconds": None, "train_eval_psnr": last, "untrained_eval_psnr": first}
 
 
 def scores(out: np.ndarray, truth: np.ndarray) -> dict[str, float]:
@@ -121,16 +148,28 @@ def main() -> None:
         action="store_true",
         help="Evaluate the runs already trained in --workdir (no training).",
     )
+    ap.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="a setting for every variant (repeatable), e.g. ngf=16",
+    )
+    ap.add_argument("--name", default="bdmm_ablation", help="the result's name")
     args = ap.parse_args()
+    settings = dict(kv.split("=", 1) for kv in args.set)
     root = args.workdir or Path(tempfile.mkdtemp(prefix="ptx-bdmm-"))
     out = {"machine": machine(), "load_before": os.getloadavg(),
            "args": vars(args) | {"workdir": str(root)}}  # fmt: skip
     ws = Workspace.open(root / "ws")
     if args.reuse:
         names = sorted(ws.subject_names())
-        done = {variant_of(r): r for r in sorted((ws.root / "runs" / "_shared" / "bdmm").iterdir())
+        done = {variant_of(r, settings): r
+                for r in sorted((ws.root / "runs" / "_shared" / "bdmm").iterdir())
                 if any((r / "checkpoints").glob("*.pt"))}  # fmt: skip
-        old = json.loads((RESULTS / "bdmm_ablation.json").read_text())
+        done.pop(None, None)
+        old_path = RESULTS / f"{args.name}.json"
+        old = json.loads(old_path.read_text()) if old_path.exists() else {}
     else:
         names = store_crowd(ws, args.people, frames=args.frames, size=64)
     held = names[-args.holdout :]
@@ -139,6 +178,7 @@ def main() -> None:
               "eval_every": 0, "sample_every": 0, "checkpoint_every": args.steps}  # fmt: skip
     if args.norm:
         common["norm"] = args.norm
+    common |= settings
     renders: dict[str, list] = {}
     order = ("bidirectional", "no_dmm", "forward", "backward")  # the full model first
     labels = [v for v in order if not args.reuse or v in done]
@@ -147,8 +187,7 @@ def main() -> None:
         if args.reuse:
             run = done[label]
             same = old.get(label, {}).get("run") == str(run)
-            kept = old[label] if same else dict.fromkeys(
-                ("train_seconds", "train_eval_psnr", "untrained_eval_psnr"))  # fmt: skip
+            kept = old[label] if same else logged(run)
             seconds, final, initial = (kept["train_seconds"], kept["train_eval_psnr"],
                                        kept["untrained_eval_psnr"])  # fmt: skip
         else:
@@ -182,7 +221,9 @@ def main() -> None:
     cols = [r0.truth, r0.warped, *(renders[k][0].output for k in ran)]
     sheet = np.concatenate([np.concatenate([c[i] for c in cols], 1) for i in picks], 0)
     sheet = cv2.resize(sheet, None, fx=2, fy=2, interpolation=cv2.INTER_NEAREST)
-    cv2.imwrite(str(RESULTS / "bdmm-ablation-synthetic.png"), sheet[..., ::-1])
+    sheet_name = f"{args.name.replace('_', '-')}-synthetic.png"
+    cv2.imwrite(str(RESULTS / sheet_name), sheet[..., ::-1])
+    out["sheet"] = sheet_name
     out["sheet_columns"] = "truth, warp only, " + ", ".join(ran)
     rows = ["| variant | PSNR dB | L1 | temporal error | PSNR at dropped-arm frames "
             "| drop there (dB) | paper PSNR | paper L1 |",
@@ -194,11 +235,12 @@ def main() -> None:
         rows.append(f"| {k} | {r['psnr']:.2f} | {r['l1']:.4f} | {r['temporal']:.4f} | {cp} "
                     f"| {dp} | {p[0]} | {p[1]} |")  # fmt: skip
     out["load_after"] = os.getloadavg()
+    set_text = "".join(f", {k} {v}" for k, v in settings.items())
     out["peak_rss_mb"] = peak_rss_mb()
     out["markdown"] = (
         f"{args.steps} steps per variant, {args.people - args.holdout} people trained, "
         f"{args.holdout} held out ({out['frames']} frames), 64 px, generator norm "
-        f"{args.norm or 'default'}, load "
+        f"{args.norm or 'default'}{set_text}, load "
         f"{out['load_before'][0]:.1f} before / {out['load_after'][0]:.1f} after. Paper: "
         "FashionVideo, 256 px, 50k steps."
         + (f" Not run: {', '.join(k for k in VARIANTS if k not in ran)}." if len(ran) < 4 else "")
@@ -207,7 +249,7 @@ def main() -> None:
         + "\n"
     )
     print(out["markdown"])
-    print(write_result("bdmm_ablation", out))
+    print(write_result(args.name, out))
 
 
 if __name__ == "__main__":
