@@ -17,9 +17,9 @@ which are not on this machine, and without them training uses the pixel L1 alone
 start-up note says so). ``w_per`` / ``w_gram`` set the paper's values.
 
 Without those terms the critics' (adv 2, temp 5) outweigh the pixel L1 (5) about 6x in the
-generator's loss. Measured on the 24-person crowd (``benchmarks/results/
-bdmm_ablation_wider.json``: ngf 16, 2,000 steps, held-out PSNR): L1 5 gives 22.96 dB, L1 50
-gives 22.85 dB, so ``w_l1`` keeps the code's 5 when the VGG terms are missing too.
+generator's loss. Measured on the 24-person crowd (ngf 16, 2,000 steps, held-out PSNR;
+``benchmarks/results/bdmm_ablation_wider.json``): L1 5 gives 22.96 dB, L1 50 gives 22.85
+dB, so ``w_l1`` keeps the code's 5 when the VGG terms are missing too.
 """
 
 from __future__ import annotations
