@@ -10,6 +10,12 @@ before (``--before``) and this code, interleaved, each in a fresh process as in 
 its seconds, reprojection error (pixels) and mask IoU on the real clip, and keypoint
 error, IUV part agreement and silhouette IoU on a synthetic subject.
 
+The profile of what dominates: one more prepare on one lane, the command as users run it
+with each stage's wall and CPU seconds (all the process's threads while that stage ran)
+noted as it ends; bare MediaPipe's CPU seconds beside it. From those, ``budget``: the CPU
+seconds a prepare may spend at the goal's rate on this machine's cores, what MediaPipe
+alone takes of it, and how far the other stages are from fitting in the rest.
+
     python benchmarks/bench_prepare.py [--source CLIP] [--repeats 2] [--skip-fit]
 """
 
@@ -29,7 +35,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_keypoints import bare_mediapipe
-from common import write_result
+from common import machine, write_result
 
 from ptx.cache.store import VideoStore
 from ptx.cache.workspace import Workspace
@@ -93,6 +99,114 @@ print(json.dumps(out))
 """The stage's fit of a prepared video (the shape on 32 frames spread over it, then
 windows of 64 frames with 8 of context, four per batch), in a fresh process as in
 ``ptx prepare`` (its first-use costs included), then its quality when asked."""
+
+
+PROFILE_WORKER = """
+import json, sys, time
+import ptx.pipeline.runner as runner
+from ptx.cli.main import run
+
+seen, inner = {}, runner._run_stage
+
+def timed(store, stage, *args, **kwargs):
+    t0, c0 = time.perf_counter(), time.process_time()
+    try:
+        return inner(store, stage, *args, **kwargs)
+    finally:
+        seen[stage] = [time.perf_counter() - t0, time.process_time() - c0]
+
+runner._run_stage = timed
+out, sys.argv = sys.argv[1], ["ptx", *sys.argv[2:]]
+code = run()
+with open(out, "w") as f:
+    json.dump({"stages": seen, "cpu_s": time.process_time(), "code": code}, f)
+"""
+"""``ptx prepare`` (``ptx.cli.main.run``, as the command calls it) with each stage's wall and
+CPU seconds written to the file named first; one lane, so each stage's CPU is its own."""
+
+
+def profile_prepare(source: Path, ws: Path) -> dict:
+    """Stage -> {wall_s, cpu_s} of a one-lane prepare of ``source``, and the command's
+    wall and CPU seconds (process start included)."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "PTX_STAGE_LANES": "1"}
+    out = ws.parent / "profile.json"
+    used = resource.getrusage(resource.RUSAGE_CHILDREN)
+    t0 = time.perf_counter()
+    subprocess.run([sys.executable, "-P", "-c", PROFILE_WORKER, str(out), "prepare",
+                    str(source), "-w", str(ws), "--size", "512"], env=env, check=True,
+                   capture_output=True)  # fmt: skip
+    wall = time.perf_counter() - t0
+    now = resource.getrusage(resource.RUSAGE_CHILDREN)
+    got = json.loads(out.read_text())
+    if got["code"]:
+        raise SystemExit(f"the profiled prepare failed with exit code {got['code']}")
+    stages = {s: {"wall_s": w, "cpu_s": c} for s, (w, c) in got["stages"].items()}
+    cpu = now.ru_utime + now.ru_stime - used.ru_utime - used.ru_stime
+    return {"wall_s": wall, "cpu_s": cpu, "stages": stages}
+
+
+def budget(n: int, cores: int, goal: float, profile: dict, mp_cpu: float) -> dict:
+    """What the goal's rate leaves for the work: CPU seconds at ``goal`` frames/s on
+    ``cores``, bare MediaPipe's share of them, and the other stages' CPU against the rest."""
+    total = n / goal * cores
+    keypoints = profile["stages"]["keypoints"]["cpu_s"]
+    others = profile["cpu_s"] - keypoints
+    left = total - mp_cpu
+    return {
+        "cpu_s_at_goal": total,
+        "bare_mediapipe_cpu_s": mp_cpu,
+        "keypoints_stage_cpu_s": keypoints,
+        "rest_of_prepare_cpu_s": others,
+        "left_for_the_rest_cpu_s": left,
+        "rest_cut_needed": others / left if left > 0 else float("inf"),
+    }
+
+
+def markdown(out: dict) -> str:
+    """The goal, the measured rates and the one-lane profile as Markdown tables."""
+    base, prof, bud = out["baseline_run"], out["profile"], out["budget"]
+    lines = [
+        f"`ptx prepare` of `{out['source']}` ({out['frames']} frames) at {out['size']} px, "
+        f"wall clock of the command (process start included), median of the runs.",
+        "",
+        "| figure | this run | goal |",
+        "|---|---|---|",
+        f"| prepare, frames/s (two lanes, the default) | {out['prepare_fps']:.1f} | "
+        f"{out['goal_fps']} |",
+        f"| {out['baseline']}, frames/s | {base['prepare_fps']:.1f} | |",
+        f"| CPU floor (CPU seconds over the cores), frames/s | {out['cpu_floor_fps']:.1f} | |",
+        f"| bare MediaPipe pose on the same frames, one thread, frames/s | "
+        f"{out['bare_mediapipe_fps']:.1f} | |",
+        f"| prepare / bare MediaPipe (time ratio) | {out['prepare_vs_bare_mediapipe']:.2f} | |",
+        "",
+        f"What dominates (one lane, {prof['wall_s']:.1f} s wall, {prof['cpu_s']:.1f} CPU s):",
+        "",
+        "| stage | wall s | CPU s | CPU share |",
+        "|---|---|---|---|",
+    ]
+    for stage, t in sorted(prof["stages"].items(), key=lambda kv: -kv[1]["cpu_s"]):
+        lines.append(f"| {stage} | {t['wall_s']:.2f} | {t['cpu_s']:.2f} | "
+                     f"{t['cpu_s'] / prof['cpu_s']:.0%} |")  # fmt: skip
+    lines += [
+        "",
+        f"At {out['goal_fps']} frames/s a prepare of these frames may spend "
+        f"{bud['cpu_s_at_goal']:.1f} CPU s on {out['machine']['cores']} cores; bare "
+        f"MediaPipe takes {bud['bare_mediapipe_cpu_s']:.1f} of them, leaving "
+        f"{bud['left_for_the_rest_cpu_s']:.1f} for everything else, which takes "
+        f"{bud['rest_of_prepare_cpu_s']:.1f} ({bud['rest_cut_needed']:.1f}x too much).",
+        "",
+    ]
+    fit = out.get("fit", {}).get("after")
+    if fit:
+        kept = f", {out['fit']['note']}" if "note" in out["fit"] else ""
+        syn = fit["synthetic"]
+        lines += [
+            f"Body fit quality{kept}: reprojection error {fit['reprojection_error_px']:.2f} px, "
+            f"mask IoU {fit['mask_iou']:.3f} on the clip; on a synthetic subject IUV part "
+            f"agreement {syn['part_agreement']:.3f}, silhouette IoU {syn['silhouette_iou']:.3f}.",
+            "",
+        ]
+    return "\n".join(lines)
 
 
 def fit_in(tree: Path, ws: Path, video: str, quality: bool) -> dict:
@@ -194,7 +308,12 @@ def main() -> None:
         store = VideoStore(w, w.video_ids()[0])
         n = store.read("keypoints").shape[0]
         frames = store.read("frames_analysis")
-        t_mp = statistics.median(bare_mediapipe(frames) for _ in range(args.repeats))
+        mp_runs = []
+        for _ in range(args.repeats):
+            c0 = time.process_time()
+            mp_runs.append((bare_mediapipe(frames), time.process_time() - c0))
+        t_mp = statistics.median(t for t, _ in mp_runs)
+        profile = profile_prepare(args.source, tmp / "profiled")
         t_imports = startup_seconds(3)
         wall, one_wall = statistics.median(walls), statistics.median(one_walls)
         cpu = statistics.median(st.pop("_cpu") for st in stages)
@@ -228,6 +347,8 @@ def main() -> None:
             "imports_share": t_imports / wall,
             "bare_mediapipe_fps": n / t_mp,
             "prepare_vs_bare_mediapipe": t_mp / wall,
+            "profile": profile,
+            "budget": budget(n, usable, 20, profile, statistics.median(c for _, c in mp_runs)),
         })  # fmt: skip
         print(f"prepare {n / wall:.1f} frames/s ({wall:.1f} s; baseline {one_wall:.1f} s), "
               f"bare MediaPipe {n / t_mp:.1f} frames/s; stages {per_stage}", flush=True)  # fmt: skip
@@ -236,6 +357,7 @@ def main() -> None:
         else:
             out["fit"] = fit_variants(tmp / "ws0", w.video_ids()[0], before, args.repeats)
         out["load_average_end"] = os.getloadavg()
+        out["markdown"] = markdown({**out, "machine": machine()})
         path = write_result("prepare", out)
         print(f"fit: {out['fit']['before']['seconds_median']:.1f} s -> "
               f"{out['fit']['after']['seconds_median']:.1f} s -> {path}")  # fmt: skip
