@@ -98,9 +98,15 @@ def main() -> None:
     ap.add_argument("--skip-sharing", action="store_true",
                     help="only the CLI rates against the model (keep the previous sharing part)")  # fmt: skip
     args = ap.parse_args()
-    from ptx.devices import _cores, cpu_threads
+    # read before anything is written: each preset's figures are written as they come
+    path = ROOT / "benchmarks" / "results" / "sharing.json"
+    previous = json.loads(path.read_text()) if path.is_file() else {}
+    kept = {k: v for k, v in previous.get("sharing", {}).items() if k != "note"}
+    if args.skip_sharing and not kept:
+        raise SystemExit(f"--skip-sharing: {path} holds no sharing figures to keep")
+    from ptx.devices import cpu_threads, usable_cores
 
-    cores = _cores()
+    cores = usable_cores()
     tmp = args.keep or Path(tempfile.mkdtemp(prefix="ptx-bench-sharing-"))
     tmp.mkdir(parents=True, exist_ok=True)
     ws = str(tmp / "ws")
@@ -156,10 +162,12 @@ def main() -> None:
             print(f"{preset}: model {model:.1f}, transfer {transfer_fps:.1f}, render "
                   f"{render_fps:.1f}, score {score_fps:.1f} frames/s", flush=True)  # fmt: skip
             write_result("sharing", out)  # what is measured so far
+        for preset, figures in previous.get("presets", {}).items():  # presets not run now
+            if preset not in out["presets"]:
+                out["presets"][preset] = {**figures, "note": figures.get(
+                    "note", "kept from the previous run (not measured in this one)")}  # fmt: skip
         if args.skip_sharing:
-            previous = ROOT / "benchmarks" / "results" / "sharing.json"
-            kept = json.loads(previous.read_text()).get("sharing") if previous.is_file() else None
-            out["sharing"] = {**(kept or {}), "note": "kept from the previous run"}
+            out["sharing"] = {**kept, "note": "kept from the previous run"}
         else:
             out["sharing"] = sharing(ws, tmp, target, gt, src, runs[args.presets[0]], cores,
                                      args.share_repeats)  # fmt: skip
