@@ -73,6 +73,26 @@ def test_the_correction_moves_the_grid_on_the_body_only(person, downs):
     assert (grids["everywhere"] != small).any(1)[0][~on].all()
 
 
+@pytest.mark.parametrize("downs", [0, 2])
+def test_the_two_grids_share_one_body_region(person, downs):
+    """The forward pass computes the driving pose's body region once for the source's and
+    the previous frame's grids: the frame it makes is the one each grid's own region gives."""
+    torch.manual_seed(0)
+    g = Generator(8, 1, 1, refine=True, previous=True, downs=downs)
+    iuv = _chw(person.iuv[[0, 5, 9]])
+    pose = unit(iuv[2:])
+    images = [unit(_chw(person.frames[[i]])) for i in (0, 5)]
+    coarses = [coarse_flow(iuv[[i]], iuv[2:], "iuv") for i in (0, 1)]
+    with torch.no_grad():
+        g.refine.out.bias.fill_(0.5)  # a correction the region masks
+        made = g(images[0], coarses[0], images[1], coarses[1], pose)
+        parts = [g.pose(pose)]
+        for image, coarse in zip(images, coarses):
+            parts.append(warp_backward(g.appearance(image), g.grid(image, coarse, pose))[0])
+        alone = g.out(g.up(g.blocks(g.fuse(torch.cat(parts, 1)))))
+    assert torch.equal(made, alone)
+
+
 @pytest.mark.parametrize("downs", [0, 1, 2])
 def test_downs_sets_where_the_features_are_warped(person, downs):
     torch.manual_seed(0)

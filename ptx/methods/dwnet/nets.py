@@ -146,17 +146,26 @@ class Generator(nn.Module):
         # 25.7 / 26.1 dB after 250 / 500 / 750 L1 steps against 24.7 / 25.4 / 26.0), so the
         # released code's initialisation stays.
 
-    def grid(self, image: torch.Tensor, coarse: torch.Tensor, pose: torch.Tensor) -> torch.Tensor:
+    def grid(
+        self,
+        image: torch.Tensor,
+        coarse: torch.Tensor,
+        pose: torch.Tensor,
+        region: torch.Tensor | None = None,
+    ) -> torch.Tensor:
         """The refined grid (flow at the features' resolution, in their pixels) of
         ``image`` for the driving ``pose`` (float IUV in [-1, 1]), from the coarse
-        full-resolution flow."""
+        full-resolution flow. ``region``: ``body_region(pose, ...)`` at the features'
+        size when the caller has it (one pose, two grids), else computed here."""
         small = down_flow(coarse, self.factor)
         if self.refine is None:
             return small
         warped, _ = warp_backward(image, coarse)
         correction = self.refine(torch.cat([pose, warped, relative(coarse)], 1))
         if self.refine_region == "body":
-            correction = correction * body_region(pose, small.shape[-2:])
+            if region is None:
+                region = body_region(pose, small.shape[-2:])
+            correction = correction * region
         return small + correction
 
     def forward(
@@ -174,8 +183,13 @@ class Generator(nn.Module):
         inputs = [(source, coarse_source)]
         if self.previous:
             inputs.append((previous, coarse_previous))
+        region = None  # the driving pose's body region, shared by both grids
+        if self.refine is not None and self.refine_region == "body":
+            h, w = pose.shape[-2:]
+            region = body_region(pose, (h // self.factor, w // self.factor))
         for image, coarse in inputs:
-            feat, _ = warp_backward(self.appearance(image), self.grid(image, coarse, pose))
+            grid = self.grid(image, coarse, pose, region)
+            feat, _ = warp_backward(self.appearance(image), grid)
             parts.append(feat)
         h = self.blocks(self.fuse(torch.cat(parts, 1)))
         return self.out(self.up(h))
