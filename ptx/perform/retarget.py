@@ -5,6 +5,16 @@ nearest and farthest ankle positions (largest and smallest image y) and their he
 define a linear map from source to target; a source frame's scale is interpolated by where
 its ankles are between the source's far and near positions, and its ankle position is mapped
 linearly onto the target's range. ``none`` keeps the source keypoints as they are.
+
+Two choices of ours, where the scheme reads poses as distance. A person's height at a
+position is the 90th percentile of the heights seen there (the standing one; EDN's
+description does not say, and a median took crouches for distance). And a person whose
+ankles stay within :data:`FLAT` of their height up and down the picture is taken to stay at
+one distance: their ankles' rise is a jump, not a step back, so the source keeps one scale
+(the target's near height over the source's) and its ankles' offset from its ground line,
+scaled, on the target's near line. Measured on the real dance clip: ankles within 23 px
+(9%) against a 250 px figure, and heights of 159 and 240 px at the two ends of that range,
+from crouches and jumps; as distance, that drew the dancer 1.5x taller in every jump.
 """
 
 from __future__ import annotations
@@ -20,6 +30,11 @@ ANKLES = (11, 14)
 """BODY_25 RAnkle, LAnkle."""
 HEAD = (0, 15, 16, 17, 18)
 """BODY_25 Nose, eyes, ears: the top of the figure for height."""
+FLAT = 0.15
+"""Ankle range (far to near) below this fraction of the standing height: one distance.
+A person walking half a metre nearer at 4 m from a camera at hip height moves their
+ankles ~8% of their height down the picture (and grows 14%); a dancer's jumps and
+crouches alone stayed under 10% on the real clip."""
 
 
 @dataclass(frozen=True)
@@ -29,10 +44,12 @@ class GroundStats:
     far_y: float
     """Ankle y when farthest from the camera (small y)."""
     near_y: float
-    """Ankle y when nearest (large y)."""
+    """Ankle y when nearest (large y): with ``flat``, the ground line."""
     far_height: float
     near_height: float
     center_x: float
+    flat: bool = False
+    """The ankles stay within :data:`FLAT` of the height: one distance, one height."""
 
 
 def _ankle_y_height(kp: np.ndarray, min_conf: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -51,8 +68,9 @@ def _ankle_y_height(kp: np.ndarray, min_conf: float) -> tuple[np.ndarray, np.nda
 
 def ground_stats(kp: np.ndarray, min_conf: float = 0.3, band: float = 0.05) -> GroundStats:
     """Ground statistics of keypoints float (T, 25, 3): the 5th/95th percentiles of ankle y
-    give the far/near positions; heights are medians over frames within ``band`` (fraction of
-    the ankle range, at least 2 px) of each. A photo (one frame) is its own far and near
+    give the far/near positions; heights are the 90th percentiles over frames within
+    ``band`` (fraction of the ankle range, at least 2 px) of each, or over all frames when
+    the range is ``flat`` (module docstring). A photo (one frame) is its own far and near
     position: a motion retargeted onto it stays where the photo shows the person."""
     y, h, x = _ankle_y_height(kp, min_conf)
     ok = np.isfinite(y) & np.isfinite(h) & (h > 0)
@@ -63,10 +81,14 @@ def ground_stats(kp: np.ndarray, min_conf: float = 0.3, band: float = 0.05) -> G
         )
     y, h, x = y[ok], h[ok], x[ok]
     far, near = np.percentile(y, 5), np.percentile(y, 95)
+    standing = float(np.percentile(h, 90))
+    centre = float(np.nanmedian(x))
+    if near - far < FLAT * standing:
+        return GroundStats(float(far), float(near), standing, standing, centre, flat=True)
     tol = max(2.0, band * (near - far))
-    far_h = float(np.median(h[np.abs(y - far) <= tol]))
-    near_h = float(np.median(h[np.abs(y - near) <= tol]))
-    return GroundStats(float(far), float(near), far_h, near_h, float(np.nanmedian(x)))
+    far_h = float(np.percentile(h[np.abs(y - far) <= tol], 90))
+    near_h = float(np.percentile(h[np.abs(y - near) <= tol], 90))
+    return GroundStats(float(far), float(near), far_h, near_h, centre)
 
 
 def normalize_2d(source: np.ndarray, target: np.ndarray, min_conf: float = 0.3) -> np.ndarray:
@@ -81,11 +103,14 @@ def normalize_2d(source: np.ndarray, target: np.ndarray, min_conf: float = 0.3) 
     y = np.interp(idx, idx[ok], y[ok])
     x = np.interp(idx, idx[ok], x[ok])
     span = src.near_y - src.far_y
-    # position between the far and near ankle lines (mild extrapolation beyond them)
-    a = np.clip((y - src.far_y) / span, -0.5, 1.5) if span > 1e-6 else np.full_like(y, 0.5)
-    s_far, s_near = tgt.far_height / src.far_height, tgt.near_height / src.near_height
-    scale = s_far + a * (s_near - s_far)
-    new_y = tgt.far_y + a * (tgt.near_y - tgt.far_y)
+    if src.flat:  # one distance: one scale, the ankles' offset from the ground line kept
+        scale = np.full_like(y, tgt.near_height / src.near_height)
+        new_y = tgt.near_y + (y - src.near_y) * scale
+    else:  # position between the far and near ankle lines (mild extrapolation beyond them)
+        a = np.clip((y - src.far_y) / span, -0.5, 1.5)
+        s_far, s_near = tgt.far_height / src.far_height, tgt.near_height / src.near_height
+        scale = s_far + a * (s_near - s_far)
+        new_y = tgt.far_y + a * (tgt.near_y - tgt.far_y)
     new_x = tgt.center_x + (x - src.center_x) * scale
     out = source.astype(np.float32).copy()
     out[..., 0] = new_x[:, None] + (source[..., 0] - x[:, None]) * scale[:, None]

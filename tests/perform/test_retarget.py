@@ -42,3 +42,50 @@ def test_identity_when_source_is_target():
     seen = kp[..., 2] > 0
     assert np.abs(out[..., :2] - kp[..., :2])[seen].max() < 1e-3
     assert (out[~seen] == 0).all()
+
+
+def dancer_in_place(t: int, ground_y: float, height: float, x0: float) -> np.ndarray:
+    """A figure dancing on one spot: standing, crouching (0.65 of its height) and jumping
+    (ankles up to 10% of its height off the ground, legs tucked to 0.75): (t, 25, 3)."""
+    third = t // 3
+    squash = np.ones(t)
+    squash[third : 2 * third] = 0.65
+    squash[2 * third :] = 0.75
+    lift = np.zeros(t)
+    lift[2 * third :] = 0.1 * height * np.abs(np.sin(np.linspace(0, 3 * np.pi, t - 2 * third)))
+    kp = walker(t, ground_y, ground_y, height, height, x0)
+    ankle_y = kp[:, ANKLES[0], 1].copy()
+    kp[..., 1] = (
+        ankle_y[:, None] - lift[:, None] - (ankle_y[:, None] - kp[..., 1]) * squash[:, None]
+    )
+    return kp
+
+
+def figure_height(kp: np.ndarray) -> np.ndarray:
+    return kp[:, list(ANKLES), 1].mean(1) - kp[:, 0, 1]
+
+
+def test_crouches_and_jumps_on_one_spot_keep_one_scale():
+    """Ankles moving a little up and down the picture (jumps) are not depth: a dancer on
+    one spot keeps one size, and its jumps stay jumps (scaled), on a target far or near."""
+    src = dancer_in_place(120, ground_y=270, height=240, x0=230)
+    for tgt in (walker(90, 300, 300, 200, 200, 250), walker(90, 200, 420, 100, 260, 250)):
+        out = normalize_2d(src, tgt)
+        ratio = figure_height(out) / figure_height(src)
+        assert ratio.max() / ratio.min() < 1.01, (ratio.min(), ratio.max())
+        lift_src = src[:, ANKLES[0], 1].max() - src[:, ANKLES[0], 1]
+        lift_out = out[:, ANKLES[0], 1].max() - out[:, ANKLES[0], 1]
+        assert np.allclose(lift_out, lift_src * ratio, atol=0.05)
+        assert abs(out[:, ANKLES[0], 1].max() - ground_stats(tgt).near_y) < 1.0
+
+
+def test_heights_are_the_standing_ones():
+    """A crouch at the far or near line does not pass for distance."""
+    src = walker(120, far_y=300, near_y=420, height_far=150, height_near=260, x0=200)
+    crouched = src.copy()
+    ankle_y = src[:, ANKLES[0], 1]
+    far = np.abs(ankle_y - ankle_y.min()) < 3
+    crouched[far, :, 1] = ankle_y[far, None] - (ankle_y[far, None] - src[far, :, 1]) * 0.6
+    assert far.sum() >= 5 and not far.all()
+    plain, bent = ground_stats(src), ground_stats(crouched)
+    assert abs(bent.far_height - plain.far_height) < 0.02 * plain.far_height
