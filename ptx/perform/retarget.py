@@ -12,9 +12,13 @@ description does not say, and a median took crouches for distance). And a person
 ankles stay within :data:`FLAT` of their height up and down the picture is taken to stay at
 one distance: their ankles' rise is a jump, not a step back, so the source keeps one scale
 (the target's near height over the source's) and its ankles' offset from its ground line,
-scaled, on the target's near line. Measured on the real dance clip: ankles within 23 px
-(9%) against a 250 px figure, and heights of 159 and 240 px at the two ends of that range,
-from crouches and jumps; as distance, that drew the dancer 1.5x taller in every jump.
+scaled, on the target's near line. Measured on the real dance clip: its ankles stay within
+23 px (9% of a 250 px figure) while the dancer jumps, crouches and, at the end, steps from
+4.0 to 2.9 m from the camera (the body fit's depth) with the feet leaving the picture. The
+heights at the two ends of that ankle range (159 and 240 px) mixed the step with crouches,
+and the scale, interpolated over 23 px, swung between 0.78 and 1.27 with each jump. As one
+distance, the figure keeps one scale and its size follows the source's, the step included
+(the 3D retargeting, whose projected ankles stay within 12 px there, does the same).
 """
 
 from __future__ import annotations
@@ -33,8 +37,9 @@ HEAD = (0, 15, 16, 17, 18)
 FLAT = 0.15
 """Ankle range (far to near) below this fraction of the standing height: one distance.
 A person walking half a metre nearer at 4 m from a camera at hip height moves their
-ankles ~8% of their height down the picture (and grows 14%); a dancer's jumps and
-crouches alone stayed under 10% on the real clip."""
+ankles ~8% of their height down the picture (and grows 14%); on the real clip the ankles
+stayed within 9% through jumps, crouches and a step towards the camera whose feet left the
+picture."""
 
 
 @dataclass(frozen=True)
