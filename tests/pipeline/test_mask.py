@@ -8,7 +8,7 @@ import numpy as np
 from ptx.cache.store import VideoStore
 from ptx.pipeline.crop import CropBox
 from ptx.pipeline.keypoints import import_overrides
-from ptx.pipeline.mask import analysis_to_canonical, refine_mask
+from ptx.pipeline.mask import analysis_to_canonical, guided_filter, refine_mask
 from ptx.pipeline.runner import prepare_video
 
 # Points on the astronaut in photo pixels: forehead, chin, chest badge, right sleeve.
@@ -64,6 +64,21 @@ def test_refinement_restores_edges_of_an_upsampled_mask():
     coarse = cv2.resize(low, (128, 128), interpolation=cv2.INTER_LINEAR)
     refined = refine_mask(coarse, frame, radius=4)
     assert np.abs(refined - truth).mean() < np.abs(coarse - truth).mean() / 3
+
+
+def test_the_guided_filter_gives_the_stacked_planes_values():
+    """The filter's means, one box filter per plane, equal those of the planes stacked and
+    filtered at once (the way masks were computed before): prepared masks stay valid."""
+    rng = np.random.default_rng(1)
+    guide = rng.random((90, 160), np.float32)
+    src = cv2.GaussianBlur((rng.random((90, 160)) > 0.5).astype(np.float32), (0, 0), 3)
+    box = (9, 9)
+    means = cv2.boxFilter(np.dstack([guide, src, guide * src, guide * guide]), -1, box,
+                          borderType=cv2.BORDER_REFLECT)  # fmt: skip
+    m_g, m_p, m_gp, m_gg = (means[..., i] for i in range(4))
+    a = (m_gp - m_g * m_p) / (m_gg - m_g * m_g + 1e-3)
+    ab = cv2.boxFilter(np.dstack([a, m_p - a * m_g]), -1, box, borderType=cv2.BORDER_REFLECT)
+    assert np.array_equal(guided_filter(guide, src, 4, 1e-3), ab[..., 0] * guide + ab[..., 1])
 
 
 def test_imported_keypoints_without_a_person_in_the_pixels_get_the_skeleton(
