@@ -67,7 +67,8 @@ def figure_height(kp: np.ndarray) -> np.ndarray:
 
 def test_crouches_and_jumps_on_one_spot_keep_one_scale():
     """Ankles moving a little up and down the picture (jumps) are not depth: a dancer on
-    one spot keeps one size, and its jumps stay jumps (scaled), on a target far or near."""
+    one spot keeps one scale, and its jumps stay jumps (scaled), on a still target and on
+    one that walks."""
     src = dancer_in_place(120, ground_y=270, height=240, x0=230)
     for tgt in (walker(90, 300, 300, 200, 200, 250), walker(90, 200, 420, 100, 260, 250)):
         out = normalize_2d(src, tgt)
@@ -80,7 +81,7 @@ def test_crouches_and_jumps_on_one_spot_keep_one_scale():
 
 
 def test_heights_are_the_standing_ones():
-    """A crouch at the far or near line does not pass for distance."""
+    """Crouches at the far line do not pass for distance."""
     src = walker(120, far_y=300, near_y=420, height_far=150, height_near=260, x0=200)
     crouched = src.copy()
     ankle_y = src[:, ANKLES[0], 1]

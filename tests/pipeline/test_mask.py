@@ -68,7 +68,8 @@ def test_refinement_restores_edges_of_an_upsampled_mask():
 
 def test_the_guided_filter_gives_the_stacked_planes_values():
     """The filter's means, one box filter per plane, equal those of the planes stacked and
-    filtered at once (the way masks were computed before): prepared masks stay valid."""
+    filtered at once (the way masks were computed before; bit for bit here, and so were the
+    real clip's masks; a tolerance of float32 rounding for other CPUs' code paths)."""
     rng = np.random.default_rng(1)
     guide = rng.random((90, 160), np.float32)
     src = cv2.GaussianBlur((rng.random((90, 160)) > 0.5).astype(np.float32), (0, 0), 3)
@@ -78,7 +79,8 @@ def test_the_guided_filter_gives_the_stacked_planes_values():
     m_g, m_p, m_gp, m_gg = (means[..., i] for i in range(4))
     a = (m_gp - m_g * m_p) / (m_gg - m_g * m_g + 1e-3)
     ab = cv2.boxFilter(np.dstack([a, m_p - a * m_g]), -1, box, borderType=cv2.BORDER_REFLECT)
-    assert np.array_equal(guided_filter(guide, src, 4, 1e-3), ab[..., 0] * guide + ab[..., 1])
+    got, want = guided_filter(guide, src, 4, 1e-3), ab[..., 0] * guide + ab[..., 1]
+    assert np.abs(got - want).max() <= 1e-6 and np.abs(want).max() > 0.5
 
 
 def test_imported_keypoints_without_a_person_in_the_pixels_get_the_skeleton(
