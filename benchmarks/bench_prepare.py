@@ -130,19 +130,23 @@ def profile_prepare(source: Path, ws: Path) -> dict:
     wall and CPU seconds (process start included)."""
     env = {**os.environ, "PYTHONPATH": str(ROOT), "PTX_STAGE_LANES": "1"}
     out = ws.parent / "profile.json"
-    used = resource.getrusage(resource.RUSAGE_CHILDREN)
-    t0 = time.perf_counter()
-    subprocess.run([sys.executable, "-P", "-c", PROFILE_WORKER, str(out), "prepare",
-                    str(source), "-w", str(ws), "--size", "512"], env=env, check=True,
-                   capture_output=True)  # fmt: skip
-    wall = time.perf_counter() - t0
-    now = resource.getrusage(resource.RUSAGE_CHILDREN)
+    wall, cpu = child_seconds(["-c", PROFILE_WORKER, str(out), "prepare", str(source), "-w",
+                               str(ws), "--size", "512"], env)  # fmt: skip
     got = json.loads(out.read_text())
     if got["code"]:
         raise SystemExit(f"the profiled prepare failed with exit code {got['code']}")
     stages = {s: {"wall_s": w, "cpu_s": c} for s, (w, c) in got["stages"].items()}
-    cpu = now.ru_utime + now.ru_stime - used.ru_utime - used.ru_stime
     return {"wall_s": wall, "cpu_s": cpu, "stages": stages}
+
+
+def child_seconds(args: list[str], env: dict[str, str]) -> tuple[float, float]:
+    """Wall and CPU seconds (all its threads) of ``python -P ARGS`` run to its end."""
+    used = resource.getrusage(resource.RUSAGE_CHILDREN)
+    t0 = time.perf_counter()
+    subprocess.run([sys.executable, "-P", *args], env=env, check=True, capture_output=True)
+    wall = time.perf_counter() - t0
+    now = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return wall, now.ru_utime + now.ru_stime - used.ru_utime - used.ru_stime
 
 
 def budget(n: int, cores: int, goal: float, profile: dict, mp_cpu: float) -> dict:
@@ -249,14 +253,8 @@ def run_prepare(source: Path, ws: Path, lanes: int | None, tree: Path = ROOT,
     env.pop("PTX_STAGE_LANES", None)
     if lanes is not None:
         env["PTX_STAGE_LANES"] = str(lanes)
-    used = resource.getrusage(resource.RUSAGE_CHILDREN)
-    t0 = time.perf_counter()
-    subprocess.run([sys.executable, "-P", "-m", "ptx.cli.main", "prepare", str(source),
-                    "-w", str(ws), "--size", "512", *extra], env=env, check=True,
-                   capture_output=True)  # fmt: skip
-    wall = time.perf_counter() - t0
-    now = resource.getrusage(resource.RUSAGE_CHILDREN)
-    cpu = now.ru_utime + now.ru_stime - used.ru_utime - used.ru_stime
+    wall, cpu = child_seconds(["-m", "ptx.cli.main", "prepare", str(source), "-w", str(ws),
+                               "--size", "512", *extra], env)  # fmt: skip
     w = Workspace(ws)
     store = VideoStore(w, w.video_ids()[0])
     return wall, {"_cpu": cpu, **{s: store.record(s).wall_time for s in CATALOG}}

@@ -107,12 +107,11 @@ def normalize_2d(source: np.ndarray, target: np.ndarray, min_conf: float = 0.3) 
     ok = np.isfinite(y)
     y = np.interp(idx, idx[ok], y[ok])
     x = np.interp(idx, idx[ok], x[ok])
-    span = src.near_y - src.far_y
     if src.flat:  # one distance: one scale, the ankles' offset from the ground line kept
         scale = np.full_like(y, tgt.near_height / src.near_height)
         new_y = tgt.near_y + (y - src.near_y) * scale
     else:  # position between the far and near ankle lines (mild extrapolation beyond them)
-        a = np.clip((y - src.far_y) / span, -0.5, 1.5)
+        a = np.clip((y - src.far_y) / (src.near_y - src.far_y), -0.5, 1.5)
         s_far, s_near = tgt.far_height / src.far_height, tgt.near_height / src.near_height
         scale = s_far + a * (s_near - s_far)
         new_y = tgt.far_y + a * (tgt.near_y - tgt.far_y)
